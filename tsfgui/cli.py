@@ -1,0 +1,103 @@
+"""The ``tsfgui`` command: a thin dispatcher to the GUI and the headless tools.
+
+Every subcommand has ``--help``. Bad input ends with a one-line ``tsfgui: error: …`` and exit code 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Callable, Sequence
+
+from tsfgui import __version__
+
+PROG = "tsfgui"
+
+
+class UsageError(Exception):
+    """Bad input from the command line; the message is printed on one line and the exit code is 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from tsfgui.io import SourceError, open_source
+
+    target = args.path
+    if target is not None:
+        try:  # validate before starting Qt, so a bad path is a one-line error
+            open_source(target, fps=args.fps).close()
+        except SourceError as exc:
+            raise UsageError(str(exc)) from None
+    from tsfgui.ui.app import run_gui  # Qt is imported only here
+
+    return run_gui(target, fps=args.fps)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from tsfgui.io import SourceError, open_source
+
+    try:
+        with open_source(args.path, fps=args.fps) as source:
+            i = source.info
+            duration = f"{i.duration_s:.2f} s" if i.duration_s is not None else "unknown"
+            frames = i.frame_count if i.frame_count is not None else "unknown"
+            print(f"name:       {i.name}\nkind:       {i.kind}\nsize:       {i.width}x{i.height}\n"
+                  f"fps:        {i.fps:g}\nframes:     {frames}\nduration:   {duration}\nrotation:   {i.rotation}")
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``tsfgui`` with one subparser per command."""
+    parser = _Parser(prog=PROG, description="Micro-expression analysis with TSFmicro: desktop app and headless tools. "
+                                            "Without a command, the desktop app starts.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="start the desktop app (the default command)",
+                         description="Start the desktop app, optionally on a video file or a folder of frames.")
+    gui.add_argument("path", nargs="?", help="video file or folder of frames to open (default: the bundled sample)")
+    gui.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200) "
+                                                            "or to override a video's header")
+    gui.set_defaults(func=_cmd_gui)
+
+    info = sub.add_parser("info", help="print what a video or frame folder contains",
+                          description="Print size, frame rate, frame count and duration of a video or frame folder.")
+    info.add_argument("path", help="video file or folder of frames")
+    info.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200)")
+    info.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tsfgui`` console script; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    if not argv:
+        argv = ["gui"]
+    elif argv[0] not in commands and not argv[0].startswith("-") and os.path.exists(argv[0]):
+        argv = ["gui", *argv]  # `tsfgui video.mp4` opens the video
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["gui", *argv])
+        func: Callable[[argparse.Namespace], int] = args.func
+        return func(args)
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Start the desktop app: checks for a display, creates the QApplication, opens the main window."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+SAMPLE_VIDEO = Path(__file__).resolve().parents[2] / "resources" / "sample_interview.mp4"
+
+
+
+def display_problem() -> str | None:
+    """Why no window can be shown here (one line), or None when a display is available."""
+    if not sys.platform.startswith("linux"):
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in {"offscreen", "minimal", "vnc", "eglfs", "linuxfb"}:
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display found (neither DISPLAY nor WAYLAND_DISPLAY is set); run tsfgui on a desktop "
+            "session, or use the headless commands (see 'tsfgui --help')")
+
+
+def run_gui(target: str | None = None, fps: float | None = None) -> int:
+    """Show the main window on ``target`` (default: the bundled sample) until it is closed."""
+    problem = display_problem()
+    if problem:
+        print(f"tsfgui: error: {problem}", file=sys.stderr)
+        return 1
+    from PySide6.QtWidgets import QApplication
+
+    from .player import PlayerWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("tsfgui")
+    if target is None and SAMPLE_VIDEO.exists():
+        target = str(SAMPLE_VIDEO)
+    window = PlayerWindow(target, fps=fps)
+    window.show()
+    return app.exec()

@@ -1,0 +1,165 @@
+"""A first window: plays a video or frame folder with play/pause, stepping and a timeline."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QMetaObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QSlider, QVBoxLayout,
+                               QWidget)
+from superqt.utils import new_worker_qthread
+
+from tsfgui.io import SourceInfo
+
+from .frame_reader import FrameReader
+
+
+class PlayerWindow(QMainWindow):
+    """Shows the frames of one source. Decoding happens in a :class:`FrameReader` thread."""
+
+    frameShown = Signal(int)
+    requestFrame = Signal(int)
+
+    def __init__(self, target: str | None = None, fps: float | None = None):
+        super().__init__()
+        self.setWindowTitle("tsfgui")
+        self.resize(960, 720)
+        self.info: SourceInfo | None = None
+        self.current = -1
+        self.error: str | None = None
+        self._in_flight = False
+        self._wanted: int | None = None
+        self._reader: FrameReader | None = None
+        self._thread = None
+        self._image: object | None = None
+
+        self.view = pg.GraphicsLayoutWidget()
+        self.viewbox = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.viewbox.addItem(self.image_item)
+
+        self.play_button = QPushButton("Play")
+        self.play_button.setCheckable(True)
+        self.play_button.toggled.connect(self._on_play_toggled)
+        self.back_button = QPushButton("◀ 1")
+        self.back_button.clicked.connect(lambda: self.step(-1))
+        self.forward_button = QPushButton("1 ▶")
+        self.forward_button.clicked.connect(lambda: self.step(+1))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setEnabled(False)
+        self.slider.valueChanged.connect(self.seek)
+        self.position_label = QLabel("no video")
+
+        controls = QHBoxLayout()
+        for w in (self.play_button, self.back_button, self.forward_button):
+            controls.addWidget(w)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.position_label)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(controls)
+        self.setCentralWidget(central)
+
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.play_button.toggle)
+        QShortcut(QKeySequence(Qt.Key.Key_Right), self, activated=lambda: self.step(+1))
+        QShortcut(QKeySequence(Qt.Key.Key_Left), self, activated=lambda: self.step(-1))
+        if target is not None:
+            self.open(target, fps=fps)
+        else:
+            self.statusBar().showMessage("No video opened.")
+
+    # --- source and worker -------------------------------------------------------------------
+    def open(self, target: str, fps: float | None = None) -> None:
+        """Open a video file or frame folder; decoding and errors are reported asynchronously."""
+        self._stop_reader()
+        self.info, self.current, self.error = None, -1, None
+        self.statusBar().showMessage(f"Opening {target} …")
+        self._reader, self._thread = new_worker_qthread(
+            FrameReader, str(target), fps,
+            _connect={"opened": self._on_opened, "frameReady": self._on_frame, "failed": self._on_failed})
+        self.requestFrame.connect(self._reader.request)
+        self._thread.start()
+
+    def _stop_reader(self) -> None:
+        if self._reader is None:
+            return
+        self.timer.stop()
+        self.requestFrame.disconnect(self._reader.request)
+        QMetaObject.invokeMethod(self._reader, "shutdown", Qt.ConnectionType.QueuedConnection)
+        self._thread.wait(5000)
+        self._reader, self._thread = None, None
+        self._in_flight, self._wanted = False, None
+
+    def _on_opened(self, info: SourceInfo) -> None:
+        self.info = info
+        last = (info.frame_count or 1) - 1
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, last)
+        self.slider.setValue(0)
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(info.seekable)
+        self.timer.setInterval(max(1, round(1000 / info.fps)))
+        self.setWindowTitle(f"tsfgui — {info.name}")
+        self.statusBar().showMessage(f"{info.name}: {info.width}×{info.height}, {info.fps:g} fps, "
+                                     f"{info.frame_count} frames")
+        self.seek(0)
+
+    def _on_frame(self, index: int, timestamp_ms: float, rgb) -> None:
+        self._in_flight = False
+        self.current = index
+        self.image_item.setImage(rgb, autoLevels=False, levels=(0, 255))
+        self.viewbox.autoRange(padding=0) if self._image is None else None
+        self._image = rgb
+        self.slider.blockSignals(True)
+        self.slider.setValue(index)
+        self.slider.blockSignals(False)
+        total = self.info.frame_count if self.info else None
+        self.position_label.setText(f"frame {index + 1}/{total} · {timestamp_ms / 1000:.2f} s")
+        self.frameShown.emit(index)
+        if self._wanted is not None and self._wanted != index:
+            wanted, self._wanted = self._wanted, None
+            self.seek(wanted)
+        else:
+            self._wanted = None
+
+    def _on_failed(self, message: str) -> None:
+        self._in_flight = False
+        self.error = message
+        self.play_button.setChecked(False)
+        self.statusBar().showMessage(message)
+
+    # --- navigation --------------------------------------------------------------------------
+    def seek(self, index: int) -> None:
+        """Show frame ``index``; while a frame is being decoded, only the latest wish is kept."""
+        if self.info is None:
+            return
+        if self.info.frame_count is not None:
+            index = max(0, min(index, self.info.frame_count - 1))
+        if self._in_flight:
+            self._wanted = index
+            return
+        self._in_flight = True
+        self.requestFrame.emit(index)
+
+    def step(self, delta: int) -> None:
+        """Move ``delta`` frames from the current one."""
+        self.seek(max(0, self.current) + delta)
+
+    def _on_play_toggled(self, playing: bool) -> None:
+        self.play_button.setText("Pause" if playing else "Play")
+        self.timer.start() if playing and self.info else self.timer.stop()
+
+    def _tick(self) -> None:
+        if self.info is None or self._in_flight:
+            return  # decoding is slower than the frame rate: play slower rather than queue
+        if self.info.frame_count is not None and self.current >= self.info.frame_count - 1:
+            self.play_button.setChecked(False)
+            return
+        self.step(+1)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self._stop_reader()
+        super().closeEvent(event)
