@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# FFmpeg's own console chatter ("moov atom not found" …) is replaced by our SourceError messages;
+# a user who wants it back sets these variables.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
 from .base import Frame, FrameSource, SourceInfo, as_bgr
 from .errors import FrameIndexError, SourceDamagedError, SourceError
 from .image_folder import IMAGE_EXTENSIONS, ImageFolderSource, frame_number, natural_key

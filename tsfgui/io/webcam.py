@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import platform
 import queue
 import threading
 import time
+import weakref
 from typing import Iterator
 
 import cv2
@@ -16,6 +18,16 @@ from .errors import SourceError
 OPEN_TIMEOUT_S = 5.0
 #: A camera that delivers no frame for this many seconds is considered gone.
 STALL_TIMEOUT_S = 3.0
+
+
+_OPEN_CAMERAS: "weakref.WeakSet[WebcamSource]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_cameras() -> None:
+    """Stop reader threads before the interpreter tears down (a thread killed inside OpenCV aborts)."""
+    for camera in list(_OPEN_CAMERAS):
+        camera.close()
 
 
 def _backend() -> int:
@@ -65,6 +77,7 @@ class WebcamSource(FrameSource):
         self._ended = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"webcam-{device}", daemon=True)
         self._thread.start()
+        _OPEN_CAMERAS.add(self)
 
     @staticmethod
     def _open(device: int | str, width: int | None, height: int | None, timeout_s: float) -> cv2.VideoCapture:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from tsfgui.io import FrameSource, SourceError, open_source
 
@@ -52,8 +52,9 @@ class FrameReader(QObject):
 
     @Slot()
     def shutdown(self) -> None:
-        """Release the source and end the thread."""
+        """Release the source and end the thread (quit from inside, so a waiting UI thread is released)."""
         if self._source is not None:
             self._source.close()
             self._source = None
         self.finished.emit()
+        QThread.currentThread().quit()

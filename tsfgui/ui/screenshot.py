@@ -1,0 +1,65 @@
+"""Save a screenshot of the main window on a video: ``python -m tsfgui.ui.screenshot OUT.png [VIDEO] [--frame N]``.
+
+Used to refresh README's screenshot and by the real-window test under Xvfb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .app import SAMPLE_VIDEO, display_problem
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tsfgui.ui.screenshot", description=__doc__)
+    parser.add_argument("out", help="PNG file to write")
+    parser.add_argument("video", nargs="?", default=str(SAMPLE_VIDEO), help="video or frame folder (default: sample)")
+    parser.add_argument("--frame", type=int, default=0, help="frame to show (default 0)")
+    parser.add_argument("--size", default="1100x760", help="window size WxH (default 1100x760)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the frame")
+    args = parser.parse_args(argv)
+    problem = display_problem()
+    if problem:
+        print(f"screenshot: error: {problem}", file=sys.stderr)
+        return 1
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .player import PlayerWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = PlayerWindow(args.video)
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    window.resize(width, height)
+    window.show()
+    result = {"code": 1}
+
+    def on_frame(index: int) -> None:
+        if index != args.frame:
+            return
+        QTimer.singleShot(200, save)  # let the view repaint once more
+
+    def save() -> None:
+        ok = window.grab().save(args.out)
+        result["code"] = 0 if ok else 1
+        if not ok:
+            print(f"screenshot: error: cannot write '{args.out}'", file=sys.stderr)
+        window.close()
+        app.quit()
+
+    def give_up() -> None:
+        print(f"screenshot: error: frame {args.frame} was not shown within {args.timeout:g} s"
+              f"{': ' + window.error if window.error else ''}", file=sys.stderr)
+        window.close()
+        app.quit()
+
+    window.frameShown.connect(on_frame)
+    window.frameShown.connect(lambda i: window.seek(args.frame) if i == 0 and args.frame else None)
+    QTimer.singleShot(int(args.timeout * 1000), give_up)
+    app.exec()
+    return result["code"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
