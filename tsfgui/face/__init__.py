@@ -24,7 +24,7 @@ from .align import (
     warp_crop,
 )
 from .detector import Detection, DetectorSettings, FaceDetector
-from .frames import FrameError, to_bgr, to_gray
+from tsfgui.io.pixels import FrameError, to_bgr, to_gray
 from .landmarks import LandmarkPredictor
 from .model_files import ModelFileError, cnn_detector_path, landmarks_68_path
 from .observation import FaceObservation, FrameFaces, Quality

@@ -20,7 +20,7 @@ import cv2
 import dlib
 import numpy as np
 
-from .frames import to_bgr, to_gray
+from tsfgui.io.pixels import to_bgr, to_gray
 from .model_files import ModelFileError, cnn_detector_path
 
 BBox = tuple[float, float, float, float]

@@ -18,7 +18,7 @@ import cv2
 import dlib
 import numpy as np
 
-from .frames import to_gray
+from tsfgui.io.pixels import to_gray
 from .model_files import ModelFileError, landmarks_68_path
 
 _LOCK = threading.Lock()

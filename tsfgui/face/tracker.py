@@ -55,7 +55,7 @@ from .align import (
     warp_crop,
 )
 from .detector import BBox, Detection, DetectorSettings, FaceDetector
-from .frames import to_bgr, to_gray
+from tsfgui.io.pixels import to_bgr, to_gray
 from .landmarks import LandmarkPredictor, square_box
 from .observation import FaceObservation, FrameFaces, Quality
 from .smoothing import OneEuroFilter

@@ -10,7 +10,8 @@ from pathlib import Path
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
-from .base import Frame, FrameSource, SourceInfo, as_bgr
+from .base import Frame, FrameSource, SourceInfo
+from .pixels import FrameError, to_bgr, to_gray
 from .errors import FrameIndexError, SourceDamagedError, SourceError
 from .image_folder import IMAGE_EXTENSIONS, ImageFolderSource, frame_number, natural_key
 from .video_file import VIDEO_EXTENSIONS, VideoFileSource
@@ -36,5 +37,5 @@ def open_source(target: str | os.PathLike | int, *, fps: float | None = None) ->
 __all__ = [
     "DEFAULT_FOLDER_FPS", "Frame", "FrameIndexError", "FrameSource", "IMAGE_EXTENSIONS", "ImageFolderSource",
     "SourceDamagedError", "SourceError", "SourceInfo", "VIDEO_EXTENSIONS", "VideoFileSource", "WebcamSource",
-    "as_bgr", "frame_number", "list_cameras", "natural_key", "open_source",
+    "FrameError", "to_bgr", "to_gray", "frame_number", "list_cameras", "natural_key", "open_source",
 ]

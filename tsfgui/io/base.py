@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-import cv2
 import numpy as np
 
 from .errors import FrameIndexError
@@ -103,16 +102,3 @@ class FrameSource(abc.ABC):
         except Exception:
             pass
 
-
-def as_bgr(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as H×W×3 uint8 BGR, whether it came grey (H×W, H×W×1), BGRA or 16-bit."""
-    if image.dtype != np.uint8:
-        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(np.iinfo(image.dtype).max))) \
-            if np.issubdtype(image.dtype, np.integer) else np.clip(image * 255.0, 0, 255).astype(np.uint8)
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
-    return image

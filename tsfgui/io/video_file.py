@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Iterator
 
 import cv2
-from .base import Frame, FrameSource, SourceInfo, as_bgr
+from .base import Frame, FrameSource, SourceInfo
+from .pixels import to_bgr
 from .errors import FrameIndexError, SourceDamagedError, SourceError
 from .sniff import sniff
 
@@ -108,7 +109,7 @@ class VideoFileSource(FrameSource):
                 ok, image = cap.read()
                 if not ok or image is None:
                     break
-                yield Frame(index, self.timestamp_ms(index), as_bgr(image))
+                yield Frame(index, self.timestamp_ms(index), to_bgr(image))
                 index += 1
         finally:
             cap.release()
@@ -151,7 +152,7 @@ class VideoFileSource(FrameSource):
         if not ok or image is None or int(round(cap.get(cv2.CAP_PROP_POS_FRAMES))) != index + 1:
             self._lost(index)
         self._next_pos = index + 1
-        self._last = Frame(index, self.timestamp_ms(index), as_bgr(image))
+        self._last = Frame(index, self.timestamp_ms(index), to_bgr(image))
         return self._last
 
     def _lost(self, index: int) -> None:

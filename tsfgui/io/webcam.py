@@ -11,7 +11,8 @@ import weakref
 from typing import Iterator
 
 import cv2
-from .base import Frame, FrameSource, SourceInfo, as_bgr
+from .base import Frame, FrameSource, SourceInfo
+from .pixels import to_bgr
 from .errors import SourceError
 
 #: Opening a camera that does not answer within this many seconds fails.
@@ -113,7 +114,7 @@ class WebcamSource(FrameSource):
                     self._error = (f"{_describe(self.device).capitalize()} stopped delivering frames after "
                                    f"{index} frames (disconnected, or taken by another program).")
                     return
-                frame = Frame(index, (time.monotonic() - self._t0) * 1000.0, as_bgr(image))
+                frame = Frame(index, (time.monotonic() - self._t0) * 1000.0, to_bgr(image))
                 index += 1
                 while True:
                     try:

@@ -1,4 +1,4 @@
-"""Normalise incoming frames to the two layouts the face code works on.
+"""Normalise frames to the two layouts the rest of the code works on (BGR and gray, uint8).
 
 Frames follow OpenCV's convention (BGR, ``uint8``) but sources also hand over grayscale images
 (``H×W`` or ``H×W×1``) and 4-channel BGRA images. :func:`to_bgr` gives a contiguous ``H×W×3`` BGR
