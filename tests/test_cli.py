@@ -20,11 +20,11 @@ def run(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.
 def test_help_lists_the_subcommands():
     out = run("--help")
     assert out.returncode == 0
-    for command in ("gui", "info"):
+    for command in ("gui", "info", "sample"):
         assert command in out.stdout
 
 
-@pytest.mark.parametrize("command", ["gui", "info"])
+@pytest.mark.parametrize("command", ["gui", "info", "sample"])
 def test_each_subcommand_has_help(command):
     out = run(command, "--help")
     assert out.returncode == 0 and "usage:" in out.stdout
@@ -93,3 +93,20 @@ def test_main_py_is_the_gui_entry():
     out = subprocess.run([sys.executable, str(root / "main.py"), "--help"], capture_output=True, text=True,
                          timeout=60, env=env)
     assert out.returncode == 0 and "Start the desktop app" in out.stdout
+
+
+def test_sample_writes_a_video_and_its_ground_truth(tmp_path):
+    out = run("sample", "--out", str(tmp_path / "s.avi"), "--duration", "1.5", "--size", "320x240",
+              "--events", "AU12", "--seed", "3", "-q", timeout=180)
+    assert out.returncode == 0, out.stderr
+    info = run("info", str(tmp_path / "s.avi"))
+    assert "320x240" in info.stdout and "frames:     45" in info.stdout
+    import json
+
+    truth = json.loads((tmp_path / "s.json").read_text())
+    assert [e["type"] for e in truth["events"]] == ["AU12"]
+
+
+def test_sample_without_out_is_one_line_exit_2():
+    out = run("sample", "--seed", "1")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--out" in out.stderr

@@ -54,6 +54,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from tsfgui.samples import cli as samples_cli
+
+    if args.out is None and not args.list_types:
+        raise UsageError("--out is required (the video file to write)")
+    return samples_cli.run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tsfgui`` with one subparser per command."""
     parser = _Parser(prog=PROG, description="Micro-expression analysis with TSFmicro: desktop app and headless tools. "
@@ -73,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("path", help="video file or folder of frames")
     info.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200)")
     info.set_defaults(func=_cmd_info)
+
+    from tsfgui.samples import cli as samples_cli
+
+    sample = sub.add_parser("sample", help="make a synthetic micro-expression video with ground truth",
+                            description=samples_cli.DESCRIPTION)
+    samples_cli.add_arguments(sample)
+    sample.set_defaults(func=_cmd_sample, prog=f"{PROG} sample")
     return parser
 
 
