@@ -5,11 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# FFmpeg's own console chatter ("moov atom not found" …) is replaced by our SourceError messages;
-# a user who wants it back sets these variables.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-
 from .base import Frame, FrameSource, SourceInfo
 from .pixels import FrameError, to_bgr, to_gray
 from .errors import FrameIndexError, SourceDamagedError, SourceError
