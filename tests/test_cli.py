@@ -20,11 +20,11 @@ def run(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.
 def test_help_lists_the_subcommands():
     out = run("--help")
     assert out.returncode == 0
-    for command in ("gui", "info", "sample"):
+    for command in ("gui", "info", "sample", "bench"):
         assert command in out.stdout
 
 
-@pytest.mark.parametrize("command", ["gui", "info", "sample"])
+@pytest.mark.parametrize("command", ["gui", "info", "sample", "bench"])
 def test_each_subcommand_has_help(command):
     out = run(command, "--help")
     assert out.returncode == 0 and "usage:" in out.stdout
@@ -110,3 +110,14 @@ def test_sample_writes_a_video_and_its_ground_truth(tmp_path):
 def test_sample_without_out_is_one_line_exit_2():
     out = run("sample", "--seed", "1")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--out" in out.stderr
+
+
+def test_bench_runs_a_benchmark_and_prints_figures():
+    out = run("bench", "face", "--frames", "16", timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "ms/frame" in out.stdout and "cheaper than detecting" in out.stdout
+
+
+def test_unknown_bench_is_one_line_exit_2():
+    out = run("bench", "warp-drive")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "face" in out.stderr

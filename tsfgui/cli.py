@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from tsfgui import __version__
@@ -62,6 +63,29 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return samples_cli.run(args)
 
 
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+
+
+def _bench_names() -> list[str]:
+    return sorted(p.stem for p in BENCH_DIR.glob("*.py")) if BENCH_DIR.is_dir() else []
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    names = _bench_names()
+    if args.name not in names:
+        where = f"choose from: {', '.join(names)}" if names else f"no benchmarks found in {BENCH_DIR} (a source checkout has them)"
+        raise UsageError(f"unknown benchmark '{args.name}'; {where}")
+    spec = importlib.util.spec_from_file_location(f"tsfgui_bench_{args.name}", BENCH_DIR / f"{args.name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    if not hasattr(module, "main"):
+        raise UsageError(f"bench/{args.name}.py has no main(argv) function")
+    result = module.main(args.rest)
+    return int(result or 0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tsfgui`` with one subparser per command."""
     parser = _Parser(prog=PROG, description="Micro-expression analysis with TSFmicro: desktop app and headless tools. "
@@ -81,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("path", help="video file or folder of frames")
     info.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200)")
     info.set_defaults(func=_cmd_info)
+
+    bench = sub.add_parser("bench", help="measure speed (face, model …) and print the figures",
+                           description="Run a benchmark script from bench/ and print what it measures. "
+                                       "Options after the name go to the benchmark (e.g. tsfgui bench model --help).")
+    bench.add_argument("name", help="benchmark to run: " + (", ".join(_bench_names()) or "none found"))
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options for the benchmark")
+    bench.set_defaults(func=_cmd_bench)
 
     from tsfgui.samples import cli as samples_cli
 
