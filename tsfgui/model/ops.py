@@ -1,0 +1,228 @@
+"""Low-level building blocks shared by the two branches: fused CPU kernels with plain fallbacks.
+
+Why this module exists: on the x86 CPUs this tool targets, PyTorch's ``F.linear`` goes to MKL's
+SGEMM, which on AMD processors runs an AVX2 code path — about half of what the same cores reach
+through oneDNN with AVX-512 (measured with ``bench/model.py``). oneDNN is reachable from eager
+PyTorch through the ``torch.ops.mkldnn._linear_pointwise`` / ``_convolution_pointwise`` operators
+(the ones TorchInductor emits on CPU); they also fuse the activation (GELU, Swish) or the residual
+addition into the matrix product, which removes a pass over memory per layer.
+
+These operators are private and have no autograd formula, so every helper here uses them only when
+all of this holds, and otherwise computes the same thing with public operators:
+
+* the fast kernels are enabled (:func:`fast_kernels`, on by default);
+* tensors are on the CPU, in ``float32`` or ``bfloat16``;
+* no gradient is being recorded for them (``torch.inference_mode``/``torch.no_grad``, or inputs and
+  weights that do not require grad).
+
+The fallback path (``fast_kernels(False)``) also computes attention explicitly
+(``softmax(QKᵀ·s + mask)·V``) instead of with ``F.scaled_dot_product_attention``: it is the
+reference the tests compare the fast path with, and the path on which
+``torch.utils.flop_counter.FlopCounterMode`` sees every matrix product.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "fast_kernels", "fast_kernels_enabled", "linear", "conv2d", "attention", "attention_weights",
+    "drop_path", "rotary_cis", "apply_rotary", "nhwc_to_nchw", "nchw_to_nhwc",
+]
+
+_state = threading.local()
+_FAST_DEFAULT = True
+
+
+def _mkldnn_ops_available() -> bool:
+    try:
+        if not torch.backends.mkldnn.is_available():
+            return False
+        torch.ops.mkldnn._linear_pointwise.default  # noqa: B018 (resolves the op or raises)
+        torch.ops.mkldnn._convolution_pointwise.default  # noqa: B018
+        return True
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_HAVE_MKLDNN = _mkldnn_ops_available()
+
+
+def _bf16_supported() -> bool:
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+_HAVE_MKLDNN_BF16 = _HAVE_MKLDNN and _bf16_supported()
+
+
+def fast_kernels_enabled() -> bool:
+    """Whether fused kernels and ``scaled_dot_product_attention`` are used (per thread; default on)."""
+    return getattr(_state, "fast", _FAST_DEFAULT)
+
+
+@contextlib.contextmanager
+def fast_kernels(enabled: bool = True) -> Iterator[None]:
+    """Turn the fast kernels on or off inside a ``with`` block (this thread only).
+
+    ``fast_kernels(False)`` gives the plain reference computation (public operators, explicit
+    attention); results agree with the fast path to float32 rounding.
+    """
+    previous = fast_kernels_enabled()
+    _state.fast = bool(enabled)
+    try:
+        yield
+    finally:
+        _state.fast = previous
+
+
+def _onednn_ok(*tensors: torch.Tensor | None) -> bool:
+    """True when the private oneDNN operators may run on these tensors (see module docstring)."""
+    if not _HAVE_MKLDNN or not fast_kernels_enabled():
+        return False
+    first = tensors[0]
+    if first.device.type != "cpu" or first.dtype not in (torch.float32, torch.bfloat16):
+        return False
+    if first.dtype == torch.bfloat16 and not _HAVE_MKLDNN_BF16:  # CPU without AVX-512 (BF16)
+        return False
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+        return False
+    return True
+
+
+def _activate(y: torch.Tensor, act: str) -> torch.Tensor:
+    if act == "none":
+        return y
+    if act == "gelu":
+        return F.gelu(y)
+    if act == "swish":
+        return F.silu(y)
+    raise ValueError(f"unknown activation {act!r}")
+
+
+def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, act: str = "none",
+           residual: torch.Tensor | None = None) -> torch.Tensor:
+    """``act(x·Wᵀ + b) + residual`` over the last dim of ``x`` (``act`` ∈ none, gelu, swish).
+
+    With ``residual`` the activation must be ``"none"``; the fast path fuses either into the GEMM.
+    """
+    if residual is not None and act != "none":
+        raise ValueError("linear: residual and activation cannot be combined")
+    if _onednn_ok(x, weight, bias, residual):
+        if residual is not None:
+            return torch.ops.mkldnn._linear_pointwise.binary(x, residual, weight, bias, "add")
+        if act == "gelu":
+            return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "gelu", [], "none")
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, act, [], "")
+    y = _activate(F.linear(x, weight, bias), act)
+    return y if residual is None else y + residual
+
+
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int = 1,
+           padding: int = 0, groups: int = 1, act: str = "none",
+           residual: torch.Tensor | None = None) -> torch.Tensor:
+    """``act(conv(x)) `` or ``conv(x) + residual`` for NCHW-shaped (ideally channels-last) tensors."""
+    if residual is not None and act != "none":
+        raise ValueError("conv2d: residual and activation cannot be combined")
+    if _onednn_ok(x, weight, bias, residual):
+        pad, st, dil = [padding, padding], [stride, stride], [1, 1]
+        if residual is not None:
+            return torch.ops.mkldnn._convolution_pointwise.binary(
+                x, residual, weight, bias, pad, st, dil, groups, "add", None, None, [], None)
+        algo = "none" if act == "gelu" else ""
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, pad, st, dil, groups, act, [], algo)
+    y = _activate(F.conv2d(x, weight, bias, stride, padding, 1, groups), act)
+    return y if residual is None else y + residual
+
+
+def attention_weights(q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None,
+                      scale: float | None = None) -> torch.Tensor:
+    """``softmax(q·kᵀ·scale + mask)`` for ``(..., L, d)`` tensors: the attention matrix, explicitly."""
+    s = q.shape[-1] ** -0.5 if scale is None else scale
+    scores = torch.matmul(q, k.transpose(-1, -2))
+    if s != 1.0:
+        scores = scores * s
+    if mask is not None:
+        scores = scores + mask
+    return torch.softmax(scores, dim=-1)
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+              scale: float | None = None) -> torch.Tensor:
+    """``softmax(q·kᵀ·scale + mask)·v`` for ``(N, heads, L, d)`` tensors (any strides, last dim dense).
+
+    Fast path: ``F.scaled_dot_product_attention`` with the additive float mask (fused, never forms
+    the L×L matrix in memory at once on CPU); reference path: the explicit product.
+    """
+    if fast_kernels_enabled():
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
+    return torch.matmul(attention_weights(q, k, mask, scale), v)
+
+
+def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Stochastic depth: drop the whole residual branch per sample with probability ``p``."""
+    if p <= 0.0 or not training:
+        return x
+    keep = 1.0 - p
+    shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+    return x * x.new_empty(shape).bernoulli_(keep).div_(keep)
+
+
+# rotary position (as in the RMT code the authors build on) -----------------------------------------
+
+def rotary_cis(h: int, w: int, head_dim: int, scale: float = 1.0, device: torch.device | None = None,
+               dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(cos, sin)`` tables of shape ``(h, w, 1, head_dim/2)`` for the rotary position of RMT.
+
+    Token ``(r, c)`` has the raster index ``n = r·w + c``; channel pair ``j`` is rotated by
+    ``n·θ_j`` with ``θ_j = 10000^(−j/(head_dim/2 − 1))`` (``linspace(0, 1)`` exponents, as in
+    RMT). Both tables are multiplied by ``scale`` (used to fold the attention scale into q).
+    """
+    half = head_dim // 2
+    exps = torch.linspace(0.0, 1.0, half, dtype=torch.float64)
+    theta = 1.0 / (10000.0 ** exps)
+    n = torch.arange(h * w, dtype=torch.float64)
+    ang = n[:, None] * theta[None, :]
+    cos = (torch.cos(ang) * scale).reshape(h, w, 1, half)
+    sin = (torch.sin(ang) * scale).reshape(h, w, 1, half)
+    return cos.to(device=device, dtype=dtype), sin.to(device=device, dtype=dtype)
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                 cis: torch.Tensor | None = None) -> torch.Tensor:
+    """Rotate channel pairs of ``x`` ``(B, H, W, heads, d)`` (any strides, last dim dense).
+
+    Pair ``(x₀, x₁)`` becomes ``(x₀·cos − x₁·sin, x₁·cos + x₀·sin)``; returns a new contiguous
+    tensor. ``cis`` (``cos + i·sin`` as complex64) makes it one complex multiplication (float32,
+    and bfloat16/float16 rotated in float32).
+    """
+    *lead, d = x.shape
+    if cis is not None and x.dtype in (torch.bfloat16, torch.float16):
+        # no complex type for these: rotate in float32 (one multiplication), store back
+        return apply_rotary(x.float(), cos, sin, cis).to(x.dtype)
+    pairs = x.unflatten(-1, (d // 2, 2))
+    if cis is not None and x.dtype == torch.float32 and pairs.storage_offset() % 2 == 0 and \
+            all(s % 2 == 0 for s in pairs.stride()[:-1]):
+        return torch.view_as_real(torch.view_as_complex(pairs) * cis).flatten(-2)
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)
+    x0, x1 = pairs.unbind(-1)
+    return torch.stack((x0 * cos - x1 * sin, x1 * cos + x0 * sin), dim=-1).flatten(-2)
+
+
+# layout helpers ---------------------------------------------------------------------------------------
+
+def nhwc_to_nchw(x: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W, C)`` → ``(B, C, H, W)`` view (channels-last memory when ``x`` is contiguous)."""
+    return x.permute(0, 3, 1, 2)
+
+
+def nchw_to_nhwc(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` → contiguous ``(B, H, W, C)`` (a view for channels-last input, else one copy)."""
+    return x.permute(0, 2, 3, 1).contiguous()
