@@ -1,0 +1,163 @@
+"""The analysis engine on the shipped sample video with a small TSFmicro (real forward passes)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from tsfgui.engine import Analyzer, FixedOnset, LatestFrame, NeutralBaseline, RollingLag
+from tsfgui.face import FaceTracker
+from tsfgui.io import Frame, VideoFileSource
+from tsfgui.model import TSFmicro, TSFmicroConfig
+
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_interview.mp4"
+SMALL = dict(img_size=64, embed_dims=(16, 32, 64, 64), num_heads=(2, 2, 2, 2), spatial_heads=2, head_hidden=64)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return TSFmicro(TSFmicroConfig(**SMALL)).eval()
+
+
+@pytest.fixture(scope="module")
+def sample_frames():
+    with VideoFileSource(SAMPLE) as source:
+        return [f for f in source if f.index < 90]
+
+
+@pytest.fixture(scope="module")
+def tracker():
+    return FaceTracker()
+
+
+def fresh(tracker):
+    tracker.reset()
+    return tracker
+
+
+def test_one_result_per_frame_in_order(model, sample_frames, tracker):
+    analyzer = Analyzer(model, tracker=fresh(tracker), batch_size=8)
+    results = list(analyzer.run(sample_frames))
+    assert [r.index for r in results] == list(range(90))
+    assert all(r.has_face for r in results)
+    assert [r.status for r in results[:6]] == ["no reference"] * 6  # 0.2 s at 30 fps
+    analysed = [r for r in results if r.analysed]
+    assert len(analysed) == 84 and analyzer.stats.analysed == 84
+    for r in analysed:
+        assert r.reference_index == r.index - 6
+        assert r.probabilities.shape == (3,) and np.isclose(r.probabilities.sum(), 1.0, atol=1e-5)
+        assert r.label in ("negative", "positive", "surprise")
+        assert set(r.diff) == {"global", "brows", "eyes", "nose", "mouth"}
+
+
+def test_difference_signal_peaks_where_and_when_the_event_was_planted(sample_frames, tracker):
+    truth = json.loads(SAMPLE.with_suffix(".json").read_text())
+    event = next(e for e in truth["events"] if e["apex"] < 60 and "mouth" in e["regions"])
+    lag_s = (event["apex"] - event["onset"]) / truth["video"]["fps"]
+    results = list(Analyzer(None, tracker=fresh(tracker), policy=RollingLag(lag_s=lag_s)).run(sample_frames))
+    mouth = np.array([r.diff.get("mouth", np.nan) for r in results])
+    brows = np.array([r.diff.get("brows", np.nan) for r in results])
+    quiet = np.nanmedian(mouth[event["offset"] + 5:event["offset"] + 40])
+    window = range(event["onset"], event["offset"] + 1)
+    peak = max(window, key=lambda i: mouth[i])
+    assert abs(peak - event["apex"]) <= 2, f"mouth change peaks at {peak}, planted apex {event['apex']}"
+    assert mouth[peak] > 1.5 * quiet
+    assert mouth[peak] > brows[peak]  # where it was planted
+    assert all(r.probabilities is None for r in results)  # no model: signals only
+
+
+def test_batch_size_does_not_change_predictions(model, sample_frames, tracker):
+    one = [r.probabilities for r in Analyzer(model, tracker=fresh(tracker), batch_size=1).run(sample_frames[:30])]
+    eight = [r.probabilities for r in Analyzer(model, tracker=fresh(tracker), batch_size=8).run(sample_frames[:30])]
+    for a, b in zip(one, eight):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_each_reference_frame_is_embedded_once(model, sample_frames, tracker):
+    seen: list[int] = []
+    hook = model.spatial.register_forward_hook(lambda mod, inp, out: seen.append(inp[0].shape[0]))
+    try:
+        analyzer = Analyzer(model, tracker=fresh(tracker), policy=FixedOnset(0), batch_size=8)
+        results = list(analyzer.run(sample_frames[:40]))
+        assert sum(r.analysed for r in results) == 39
+        assert sum(seen) == 1 and analyzer.stats.embedded == 1  # the onset, once, for 39 frames
+
+        seen.clear()
+        analyzer = Analyzer(model, tracker=fresh(tracker), policy=NeutralBaseline(window_s=1.0), batch_size=4)
+        results = list(analyzer.run(sample_frames[:60]))
+        references = {r.reference_index for r in results if r.analysed}
+        assert sum(seen) == len(references) == analyzer.stats.embedded
+        assert len(references) < sum(r.analysed for r in results)  # calm frames are reused
+    finally:
+        hook.remove()
+
+
+def test_frames_without_a_face_are_flagged_and_analysis_continues(model, sample_frames, tracker):
+    blank = np.full_like(sample_frames[0].image, 128)
+    frames = [Frame(f.index, f.timestamp_ms, blank if 20 <= f.index < 30 else f.image) for f in sample_frames[:50]]
+    results = list(Analyzer(model, tracker=fresh(tracker), batch_size=8).run(frames))
+    assert len(results) == 50
+    assert all(r.status == "no face" and r.face is None for r in results[20:30])
+    assert all(r.has_face for r in results[30:])
+    assert results[49].analysed and results[49].reference_index == 43
+
+
+def test_heatmaps_on_request_land_on_the_face(model, sample_frames, tracker):
+    plain = Analyzer(model, tracker=fresh(tracker), batch_size=8)
+    results = list(plain.run(sample_frames[:12]))
+    assert all(r.heatmaps is None for r in results)  # a plain run pays for none
+    with_maps = list(Analyzer(model, tracker=fresh(tracker), heatmaps=("attention", "rollout", "gradcam"))
+                     .run(sample_frames[:12]))
+    last = with_maps[-1]
+    assert set(last.heatmaps) == {"attention", "rollout", "gradcam"}
+    maps = plain.explain(results[-1])
+    for name in ("attention", "rollout", "gradcam"):
+        np.testing.assert_allclose(maps[name], last.heatmaps[name], atol=1e-4)
+        on_frame = last.face.heatmap_to_frame(np.ones_like(maps[name]), sample_frames[0].image.shape[:2])
+        x0, y0, x1, y1 = last.face.bbox
+        w, h = x1 - x0, y1 - y0
+        ys, xs = np.nonzero(on_frame > 0.5)
+        # the crop's footprint in the frame surrounds the face box, not more than a face away
+        assert xs.min() > x0 - w and xs.max() < x1 + w and ys.min() > y0 - h and ys.max() < y1 + h
+        assert xs.min() < x0 + 1 and xs.max() > x1 - 1
+
+
+def test_analyze_a_source_with_a_range_and_stop(model, tracker):
+    with VideoFileSource(SAMPLE) as source:
+        analyzer = Analyzer(model, tracker=fresh(tracker))
+        results = list(analyzer.analyze(source, start=100, stop=120))
+        assert [r.index for r in results] == list(range(100, 120))
+        count = 0
+
+        def stop_after_ten() -> bool:
+            return count >= 10
+
+        for _ in Analyzer(model, tracker=fresh(tracker), batch_size=8).analyze(source, should_stop=stop_after_ten):
+            count += 1
+        assert 10 <= count <= 10 + 8  # reading stops; the batch in progress is finished
+
+
+def test_live_gate_drops_stale_frames_instead_of_queueing(model, tracker):
+    with VideoFileSource(SAMPLE) as source:
+        gate = LatestFrame(source, realtime=True)
+        analyzer = Analyzer(model, tracker=fresh(tracker), batch_size=1)
+        results = []
+        for result in analyzer.run(gate):
+            results.append(result)
+            if len(results) == 25:
+                break
+            time.sleep(0.08)  # a model slower than the camera (30 fps = 33 ms)
+        gate.close()
+    indices = [r.index for r in results]
+    assert indices == sorted(indices)
+    assert indices[-1] - indices[0] > 40, "the consumer must get the newest frames, skipping stale ones"
+    assert gate.stats.dropped > 0 and gate.stats.delivered >= gate.stats.taken
+    assert gate.stats.source_fps > gate.stats.analysis_fps

@@ -1,0 +1,260 @@
+"""The analysis loop shared by the app, the batch CLI and the tests: frames in, FrameResults out.
+
+For every frame: track the face (:class:`~tsfgui.face.FaceTracker`), pick a reference (onset) frame
+by a :mod:`~tsfgui.engine.pairing` policy, measure the difference apex − onset globally and per
+facial region, and run TSFmicro on the pair. Frames are batched for the model (``batch_size``;
+1 for live use). The spatial branch only sees reference frames, so its output is cached per frame:
+each frame is embedded once however often it serves as a reference.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+
+from tsfgui.face import FaceObservation, FaceTracker, detect_and_align, region_masks
+from tsfgui.io import Frame, FrameSource
+from tsfgui.model import TSFmicro, configure_threads, select_device, tune_allocator
+from tsfgui.model.explain import attention_received, attention_rollout, grad_cam, temporal_signal
+
+from .pairing import FrameHistory, FrameRecord, ReferencePolicy, default_policy
+from .results import FrameResult
+
+HEATMAP_KINDS = ("attention", "rollout", "gradcam")
+
+
+@dataclass
+class AnalyzerStats:
+    """Counters of one run: frames seen, frames the model ran on, reference embeddings computed."""
+
+    frames: int = 0
+    analysed: int = 0
+    no_face: int = 0
+    embedded: int = 0
+    model_seconds: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def frames_per_second(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.frames / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass
+class _Pending:
+    result: FrameResult
+    reference_crop: np.ndarray | None = None
+
+
+class Analyzer:
+    """Runs the whole pipeline over frames of one source.
+
+    ``model`` may be None: faces and difference signals are still computed (no predictions).
+    ``heatmaps`` lists the explanations computed for every analysed frame (``attention``,
+    ``rollout``, ``gradcam``); a plain run computes none, and :meth:`explain` gives them for one
+    frame on request. ``device`` defaults to CUDA when present, else the CPU.
+    """
+
+    def __init__(self, model: TSFmicro | None = None, *, tracker: FaceTracker | None = None,
+                 policy: ReferencePolicy | None = None, batch_size: int = 8, heatmaps: Sequence[str] = (),
+                 device: str | torch.device | None = None, embedding_cache: int = 64):
+        unknown = set(heatmaps) - set(HEATMAP_KINDS)
+        if unknown:
+            raise ValueError(f"unknown heatmap kind(s) {sorted(unknown)}; choose from {', '.join(HEATMAP_KINDS)}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.device = select_device(device)
+        if self.device.type == "cpu":
+            configure_threads()
+            tune_allocator()  # reuse the model's multi-MB buffers instead of re-faulting them each pass
+        self.model = model.eval().to(self.device) if model is not None else None
+        self.tracker = tracker or FaceTracker()
+        self.policy = policy or default_policy()
+        self.batch_size = batch_size
+        self.heatmaps = tuple(heatmaps)
+        self.stats = AnalyzerStats()
+        self._embedding_cache_size = embedding_cache
+        self._embeddings: OrderedDict[int, torch.Tensor] = OrderedDict()
+        self._crops: dict[int, np.ndarray] = {}  # recent frames, within the policy's horizon
+        self._reference_crops: OrderedDict[int, np.ndarray] = OrderedDict()  # frames used as references
+        self._history = FrameHistory(self.policy.horizon_ms)
+        self._previous: tuple[int, np.ndarray] | None = None
+        self._source: FrameSource | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(self.model.class_names) if self.model is not None else ()
+
+    # --- main loop -------------------------------------------------------------------------------
+    def analyze(self, source: FrameSource, *, start: int = 0, stop: int | None = None,
+                should_stop: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
+        """Results for the frames of ``source`` (``start``…``stop``), in order. ``should_stop`` is
+        polled between frames so long runs can be interrupted."""
+        self._source = source
+        frames: Iterable[Frame]
+        if start or stop is not None:
+            end = stop if stop is not None else len(source)
+            frames = (source.read(i) for i in range(start, end))
+        else:
+            frames = source
+        yield from self.run(frames, should_stop=should_stop)
+
+    def run(self, frames: Iterable[Frame], *, should_stop: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
+        """Results for any iterable of :class:`~tsfgui.io.Frame` (a source, a live gate, a list)."""
+        pending: list[_Pending] = []
+        for frame in frames:
+            if should_stop is not None and should_stop():
+                break
+            pending.append(self._prepare(frame))
+            if sum(p.reference_crop is not None for p in pending) >= self.batch_size:
+                yield from self._flush(pending)
+                pending = []
+        if pending:
+            yield from self._flush(pending)
+
+    def _prepare(self, frame: Frame) -> _Pending:
+        index, timestamp_ms, image = frame
+        faces = self.tracker.update(image, index=index, timestamp_ms=timestamp_ms)
+        face: FaceObservation | None = faces.primary
+        self.stats.frames += 1
+        result = FrameResult(index, timestamp_ms, face, faces_in_frame=len(faces.faces),
+                             class_names=self.class_names)
+        if face is None or face.crop is None:
+            self.stats.no_face += 1
+            self._history.add(FrameRecord(index, timestamp_ms, has_face=False))
+            self._previous = None
+            return _Pending(result)
+        motion = float("inf")
+        if self._previous is not None and self._previous[0] == index - 1:
+            motion = _mean_abs_diff(self._previous[1], face.crop)
+        self._previous = (index, face.crop)
+        record = FrameRecord(index, timestamp_ms, has_face=True, motion=motion)
+        self._history.add(record)
+        self._crops[index] = face.crop
+        if self.policy.keeps(index):
+            self._keep_reference(index, face.crop)
+        self._trim_crops()
+        reference = self.policy.choose(self._history, record)
+        reference_crop = self._reference_crop(reference) if reference is not None else None
+        if reference_crop is None:
+            return _Pending(result)
+        result.reference_index = reference
+        masks = region_masks(face.landmarks_crop, face.size)
+        signal = temporal_signal(reference_crop, face.crop, masks)
+        result.diff = {"global": signal.magnitude * 255.0, **{k: v * 255.0 for k, v in signal.regions.items()}}
+        return _Pending(result, reference_crop)
+
+    def _trim_crops(self) -> None:
+        keep = {r.index for r in self._history.records}
+        for index in [i for i in self._crops if i not in keep]:
+            del self._crops[index]
+
+    def _reference_crop(self, index: int) -> np.ndarray | None:
+        """The aligned crop of frame ``index``: recent, recently used as a reference, or (a marked
+        onset elsewhere in a seekable file) read and aligned on its own."""
+        crop = self._crops.get(index)
+        if crop is None:
+            crop = self._reference_crops.get(index)
+        if crop is None and self._source is not None and self._source.info.seekable:
+            faces = detect_and_align(self._source.read(index).image, template=self.tracker.settings.template,
+                                     detector=self.tracker.detector, predictor=self.tracker.predictor)
+            crop = faces.primary.crop if faces.primary is not None else None
+        if crop is not None:
+            self._keep_reference(index, crop)
+        return crop
+
+    def _keep_reference(self, index: int, crop: np.ndarray) -> None:
+        self._reference_crops[index] = crop
+        self._reference_crops.move_to_end(index)
+        while len(self._reference_crops) > 16:
+            self._reference_crops.popitem(last=False)
+
+    # --- model -----------------------------------------------------------------------------------
+    def _flush(self, pending: list[_Pending]) -> Iterator[FrameResult]:
+        batch = [p for p in pending if p.reference_crop is not None]
+        if batch and self.model is not None:
+            started = time.perf_counter()
+            self._predict(batch)
+            self.stats.model_seconds += time.perf_counter() - started
+            self.stats.analysed += len(batch)
+        for p in pending:
+            yield p.result
+
+    @torch.inference_mode()
+    def _predict(self, batch: list[_Pending]) -> None:
+        model = self.model
+        apex = model.preprocess([p.result.face.crop for p in batch])
+        onset = model.preprocess([p.reference_crop for p in batch])
+        references = [p.result.reference_index for p in batch]
+        missing = [i for i, ref in enumerate(references) if ref not in self._embeddings
+                   and references.index(ref) == i]
+        if missing:
+            embedded = model.embed_reference(onset[missing])
+            self.stats.embedded += len(missing)
+            for row, i in enumerate(missing):
+                self._remember(references[i], embedded[row:row + 1])
+        reference = torch.cat([self._embeddings[ref] for ref in references])
+        for ref in references:
+            self._embeddings.move_to_end(ref)
+        features = model.forward_features(onset, apex, reference=reference)
+        probabilities = model.forward_head(features).float().softmax(dim=1).cpu().numpy()
+        for p, probs in zip(batch, probabilities):
+            p.result.probabilities = probs
+        if self.heatmaps:
+            maps = self._heatmaps(onset, apex, reference, features)
+            for i, p in enumerate(batch):
+                p.result.heatmaps = {name: values[i] for name, values in maps.items()}
+
+    def _remember(self, index: int, embedding: torch.Tensor) -> None:
+        self._embeddings[index] = embedding
+        while len(self._embeddings) > self._embedding_cache_size:
+            self._embeddings.popitem(last=False)
+
+    def _heatmaps(self, onset: torch.Tensor, apex: torch.Tensor, reference: torch.Tensor,
+                  features: torch.Tensor) -> dict[str, np.ndarray]:
+        maps: dict[str, np.ndarray] = {}
+        if "attention" in self.heatmaps or "rollout" in self.heatmaps:
+            _, attentions = self.model.embed_reference(onset, need_weights=True)
+            if "attention" in self.heatmaps:
+                maps["attention"] = np.asarray(attention_received(attentions[-1]))
+            if "rollout" in self.heatmaps:
+                maps["rollout"] = np.asarray(attention_rollout(attentions))
+        if "gradcam" in self.heatmaps:
+            maps["gradcam"] = grad_cam(self.model, onset, apex, reference=reference, features=features).heatmaps
+        return maps
+
+    def explain(self, result: FrameResult, kinds: Sequence[str] = HEATMAP_KINDS,
+                target: int | str | None = None) -> dict[str, np.ndarray]:
+        """Heatmaps (14×14, crop space, in [0, 1]) for one analysed frame; ``target`` picks the class
+        Grad-CAM explains (default: the predicted one). Needs the reference crop, so call it while
+        the frame is recent, or with a seekable source."""
+        if self.model is None or result.face is None or result.face.crop is None or result.reference_index is None:
+            raise ValueError(f"frame {result.index} was not analysed ({result.status}); nothing to explain")
+        reference_crop = self._reference_crop(result.reference_index)
+        if reference_crop is None:
+            raise ValueError(f"the reference frame {result.reference_index} of frame {result.index} is not available")
+        with torch.inference_mode():
+            onset = self.model.preprocess([reference_crop])
+            apex = self.model.preprocess([result.face.crop])
+            maps: dict[str, np.ndarray] = {}
+            if "attention" in kinds or "rollout" in kinds:
+                _, attentions = self.model.embed_reference(onset, need_weights=True)
+                if "attention" in kinds:
+                    maps["attention"] = np.asarray(attention_received(attentions[-1]))[0]
+                if "rollout" in kinds:
+                    maps["rollout"] = np.asarray(attention_rollout(attentions))[0]
+            if "gradcam" in kinds:
+                maps["gradcam"] = grad_cam(self.model, onset, apex, target=target).heatmaps[0]
+        return maps
+
+
+def _mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two crops on a 4× smaller grey version (cheap motion measure)."""
+    ga = a[::4, ::4].astype(np.int16).mean(axis=2)
+    gb = b[::4, ::4].astype(np.int16).mean(axis=2)
+    return float(np.abs(ga - gb).mean())

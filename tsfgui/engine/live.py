@@ -1,0 +1,97 @@
+"""Live analysis: the newest frame wins. A reader thread pulls frames from a source as they come and
+keeps only the latest; the analysis loop takes whatever is newest when it is ready for more, so a
+slow model drops frames instead of queueing them, and the delay stays one frame."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+from tsfgui.io import Frame, FrameSource, SourceError
+
+
+@dataclass
+class LiveStats:
+    """Rates of a live run: frames the source delivered, frames handed on, frames dropped."""
+
+    delivered: int = 0
+    taken: int = 0
+    started: float = 0.0
+
+    @property
+    def dropped(self) -> int:
+        return self.delivered - self.taken
+
+    def rate(self, count: int) -> float:
+        elapsed = time.perf_counter() - self.started
+        return count / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def source_fps(self) -> float:
+        return self.rate(self.delivered)
+
+    @property
+    def analysis_fps(self) -> float:
+        return self.rate(self.taken)
+
+
+class LatestFrame:
+    """Iterate a source through a one-slot mailbox: each ``next()`` returns the newest frame not yet
+    taken, waiting for one when none is new. With ``realtime=True`` a file is paced at its frame
+    rate, standing in for a camera. A source error is re-raised in the consumer after the frames
+    before it; :meth:`close` stops the reader."""
+
+    def __init__(self, source: FrameSource, *, realtime: bool = False):
+        self.source = source
+        self.realtime = realtime
+        self.stats = LiveStats()
+        self._slot: Frame | None = None
+        self._error: BaseException | None = None
+        self._done = False
+        self._cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="live-reader", daemon=True)
+
+    def _read(self) -> None:
+        start = time.perf_counter()
+        try:
+            for frame in self.source:
+                if self._stop.is_set():
+                    break
+                if self.realtime:
+                    delay = start + frame.timestamp_ms / 1000.0 - time.perf_counter()
+                    if delay > 0 and self._stop.wait(delay):
+                        break
+                with self._cond:
+                    self._slot = frame
+                    self.stats.delivered += 1
+                    self._cond.notify()
+        except (SourceError, OSError) as exc:
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify()
+
+    def __iter__(self) -> Iterator[Frame]:
+        if not self._thread.is_alive() and not self._done:
+            self.stats.started = time.perf_counter()
+            self._thread.start()
+        while True:
+            with self._cond:
+                while self._slot is None and not self._done:
+                    self._cond.wait(0.1)
+                frame, self._slot = self._slot, None
+                if frame is None:  # done and nothing left
+                    if self._error is not None:
+                        raise self._error
+                    return
+                self.stats.taken += 1
+            yield frame
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
