@@ -22,7 +22,7 @@ from tsfgui.samples import (
     generate_sample,
     render_clip,
 )
-from tsfgui.samples.aus import REGIONS
+from tsfgui.face.regions import REGIONS
 
 SMALL = (320, 240)
 

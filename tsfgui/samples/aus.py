@@ -30,14 +30,6 @@ _MIDLINE = frozenset([8, 27, 28, 29, 30, 33, 51, 57, 62, 66])
 #: +1 for landmarks on the image-right half, -1 on the image-left half, 0 on the midline.
 SIDE = np.array([0 if i in _MIDLINE else (-1 if i in _LEFT else 1) for i in range(N_LANDMARKS)], np.float64)
 
-#: Landmark groups by facial region (0-based iBUG indices).
-REGIONS: dict[str, tuple[int, ...]] = {
-    "jaw": tuple(range(0, 17)),
-    "brows": tuple(range(17, 27)),
-    "nose": tuple(range(27, 36)),
-    "eyes": tuple(range(36, 48)),
-    "mouth": tuple(range(48, 68)),
-}
 
 Pattern = dict[int, tuple[float, float]]
 
