@@ -37,7 +37,9 @@ def _cmd_gui(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     from tsfgui.ui.app import run_gui  # Qt is imported only here
 
-    return run_gui(target, fps=args.fps)
+    if args.weights is not None and not Path(args.weights).is_file():
+        raise UsageError(f"weights file not found: '{args.weights}'")
+    return run_gui(target, fps=args.fps, weights=args.weights)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -98,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("path", nargs="?", help="video file or folder of frames to open (default: the bundled sample)")
     gui.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200) "
                                                             "or to override a video's header")
+    gui.add_argument("--weights", default=None, help="TSFmicro weights (.safetensors) to analyse with "
+                                                      "(default: none; difference signals only)")
     gui.set_defaults(func=_cmd_gui)
 
     info = sub.add_parser("info", help="print what a video or frame folder contains",

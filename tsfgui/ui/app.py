@@ -23,7 +23,7 @@ def display_problem() -> str | None:
             "session, or use the headless commands (see 'tsfgui --help')")
 
 
-def run_gui(target: str | None = None, fps: float | None = None) -> int:
+def run_gui(target: str | None = None, fps: float | None = None, weights: str | None = None) -> int:
     """Show the main window on ``target`` (default: the bundled sample) until it is closed."""
     problem = display_problem()
     if problem:
@@ -31,12 +31,12 @@ def run_gui(target: str | None = None, fps: float | None = None) -> int:
         return 1
     from PySide6.QtWidgets import QApplication
 
-    from .player import PlayerWindow
+    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("tsfgui")
     if target is None and SAMPLE_VIDEO.exists():
         target = str(SAMPLE_VIDEO)
-    window = PlayerWindow(target, fps=fps)
+    window = MainWindow(target, fps=fps, weights=weights)
     window.show()
     return app.exec()

@@ -17,6 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("video", nargs="?", default=str(SAMPLE_VIDEO), help="video or frame folder (default: sample)")
     parser.add_argument("--frame", type=int, default=0, help="frame to show (default 0)")
     parser.add_argument("--size", default="1100x760", help="window size WxH (default 1100x760)")
+    parser.add_argument("--weights", default=None, help="weights file to analyse with (default: none)")
+    parser.add_argument("--wait-analysis", action="store_true", help="wait until the whole video is analysed")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the frame")
     args = parser.parse_args(argv)
     problem = display_problem()
@@ -26,19 +28,26 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .player import PlayerWindow
+    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = PlayerWindow(args.video)
+    window = MainWindow(args.video, weights=args.weights)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
     result = {"code": 1}
 
     def on_frame(index: int) -> None:
-        if index != args.frame:
+        if index == args.frame:
+            QTimer.singleShot(200, maybe_save)  # let the view repaint once more
+
+    def maybe_save() -> None:
+        if args.wait_analysis and not window.analysis_done:
+            QTimer.singleShot(200, maybe_save)
             return
-        QTimer.singleShot(200, save)  # let the view repaint once more
+        window._show_frame_analysis(window.current)
+        window.plots.refresh()
+        QTimer.singleShot(200, save)
 
     def save() -> None:
         ok = window.grab().save(args.out)

@@ -1,0 +1,103 @@
+"""The main window on the bundled sample: background analysis, overlays, badge, plots, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QThreadPool  # noqa: E402
+
+from tsfgui.model import TSFmicro, TSFmicroConfig  # noqa: E402
+from tsfgui.ui.main_window import MainWindow  # noqa: E402
+
+SAMPLE = str(Path(__file__).resolve().parents[2] / "resources" / "sample_interview.mp4")
+
+
+@pytest.fixture
+def window(qtbot):
+    windows = []
+
+    def make(*args, **kwargs):
+        w = MainWindow(*args, **kwargs)
+        qtbot.addWidget(w)
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()
+    assert QThreadPool.globalInstance().activeThreadCount() == 0, "closing must stop the analysis worker"
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    TSFmicro(TSFmicroConfig.tiny()).save_pretrained(path)
+    return str(path)
+
+
+def test_analysis_runs_in_the_background_and_each_frame_shows_its_own_data(qtbot, window):
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=60_000)
+    assert len(w.results) == 300 and w.progress.value() == 300
+    assert "no model loaded" in w.model_label.text()
+    for index in (40, 41, 250):
+        w.seek(index)
+        qtbot.waitUntil(lambda: w.current == index, timeout=5_000)
+        face = w.results[index].face
+        xs, ys = w.landmarks_item.getData()
+        np.testing.assert_allclose(np.c_[xs, ys], face.landmarks, atol=1e-4)
+        assert w.plots.cursors[0].value() == pytest.approx(index / 30.0)
+        assert w.badge.greyed and "no model" in w.badge.detail.text()
+    # the plotted difference of a frame is the engine's figure for that frame
+    assert w.plots.diff[250, 0] == pytest.approx(w.results[250].diff["global"])
+    w.show_face_action.setChecked(False)
+    w.show_face_action.triggered.emit()
+    assert len(w.landmarks_item.getData()[0]) == 0
+
+
+def test_with_weights_the_badge_shows_that_frames_probabilities(qtbot, window, tiny_weights):
+    w = window(SAMPLE, weights=tiny_weights)
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
+    assert "megc3" in w.model_label.text()
+    w.seek(120)
+    qtbot.waitUntil(lambda: w.current == 120, timeout=5_000)
+    probs = w.results[120].probabilities
+    assert [bar.value() for bar in w.badge._bars] == [int(round(float(p) * 1000)) for p in probs]
+    assert w.badge.title.text() == w.results[120].label
+    np.testing.assert_allclose(w.plots.probabilities[120], probs)
+    w.seek(2)  # within the first 0.2 s: no reference yet
+    qtbot.waitUntil(lambda: w.current == 2, timeout=5_000)
+    assert w.badge.greyed and "no reference" in w.badge.detail.text()
+
+
+def test_clicking_the_plot_timeline_seeks(qtbot, window):
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.current == 0, timeout=10_000)
+    w.plots.seekRequested.emit(200)
+    qtbot.waitUntil(lambda: w.current == 200, timeout=5_000)
+
+
+def test_wrong_weights_show_an_error_and_the_app_keeps_running(qtbot, window, tmp_path):
+    bad = tmp_path / "weights.safetensors"
+    bad.write_text("this is not a weights file")
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.current == 0, timeout=10_000)
+    w.load_weights(str(bad))
+    qtbot.waitUntil(lambda: w.error is not None, timeout=30_000)
+    assert w.error_banner.isVisibleTo(w) and "weights.safetensors" in w.error_banner.text()
+    w.step(+1)  # still usable
+    qtbot.waitUntil(lambda: w.current == 1, timeout=5_000)
+
+
+def test_close_while_analysing(qtbot, window, tiny_weights):
+    w = window(SAMPLE, weights=tiny_weights)
+    qtbot.waitUntil(lambda: len(w.results) > 10, timeout=60_000)
+    assert not w.analysis_done
+    # the fixture closes the window now and checks that no worker thread is left running

@@ -1,0 +1,66 @@
+"""Runs the engine over a whole source in a background worker (superqt generator worker).
+
+The worker opens the source and the model in its own thread, analyses every frame and yields
+messages the UI applies on its thread: ``("model", description)`` once, then batches
+``("results", [FrameResult, …], frames_done)`` at most every ``interval_s``. Results are compacted
+(no pixel data), so keeping one per frame of a long video stays small. Quitting is cooperative:
+the UI calls ``worker.quit()`` and the loop stops between frames.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+from superqt.utils import GeneratorWorker, thread_worker
+
+from tsfgui.engine import Analyzer, FrameResult
+from tsfgui.io import SourceDamagedError, open_source
+
+
+def describe_model(model) -> str:
+    """One line naming a model: its label scheme and classes (and provenance when it has one)."""
+    if model is None:
+        return "no model loaded (difference signals only)"
+    names = ", ".join(model.class_names)
+    return f"TSFmicro {model.label_scheme} ({names})"
+
+
+def load_weights(path: str):
+    """Load a weights file (safetensors, or a research checkpoint read safely)."""
+    from tsfgui.model import TSFmicro
+
+    return TSFmicro.from_pretrained(path)
+
+
+def _analyse(target: str, fps: float | None, weights: str | None, batch_size: int,
+             interval_s: float) -> Iterator[tuple]:
+    model = load_weights(weights) if weights else None
+    yield ("model", describe_model(model))
+    source = open_source(target, fps=fps)
+    try:
+        analyzer = Analyzer(model, batch_size=batch_size)
+        chunk: list[FrameResult] = []
+        last = time.perf_counter()
+        done = 0
+        try:
+            for result in analyzer.analyze(source):
+                chunk.append(result.compact())
+                done += 1
+                if time.perf_counter() - last >= interval_s:
+                    yield ("results", chunk, done)
+                    chunk, last = [], time.perf_counter()
+        except SourceDamagedError as exc:  # keep what was analysed, then report the damage
+            yield ("results", chunk, done)
+            chunk = []
+            yield ("warning", str(exc))
+        yield ("results", chunk, done)
+    finally:
+        source.close()
+
+
+def start_analysis(target: str, *, fps: float | None = None, weights: str | None = None, batch_size: int = 8,
+                   interval_s: float = 0.1) -> GeneratorWorker:
+    """Create (not start) the worker that analyses ``target``; connect its signals, then ``.start()``."""
+    # ignore_errors: the caller connects `errored` and shows the message; superqt must not re-raise it
+    return thread_worker(_analyse, start_thread=False, ignore_errors=True)(target, fps, weights, batch_size, interval_s)

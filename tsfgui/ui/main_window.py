@@ -1,0 +1,241 @@
+"""The main window: the player plus analysis in the background, overlays, the emotion badge and plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QThreadPool, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QProgressBar
+
+from tsfgui.engine import FrameResult
+from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
+
+from .analysis_worker import start_analysis
+from .badge import EmotionBadge
+from .player import PlayerWindow
+from .plots import SignalPlots
+
+SHORTCUTS = (("Space", "play / pause"), ("← / →", "one frame back / forward"))
+
+
+class MainWindow(PlayerWindow):
+    """Opens a video or frame folder, shows it, and analyses it in a background worker.
+
+    Results arrive in batches and are kept per frame (without pixels), so stepping to an analysed
+    frame shows its face overlay, prediction and plot position at once.
+    """
+
+    def __init__(self, target: str | None = None, fps: float | None = None, weights: str | None = None):
+        self.results: dict[int, FrameResult] = {}
+        self.weights = weights
+        self.model_description = ""
+        self.analysis_done = False
+        self._worker = None
+        self._generation = 0
+        self._target: str | None = None
+        self._fps = fps
+        self._build_widgets()
+        super().__init__(None)
+        self._build_docks_and_menus()
+        if target is not None:
+            self.open(target, fps=fps)
+
+    # --- construction ------------------------------------------------------------------------
+    def _build_widgets(self) -> None:
+        self.badge = EmotionBadge()
+        self.plots = SignalPlots()
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setFormat("analysed %v/%m")
+        self.model_label = QLabel("")
+        self.error_banner = QLabel("")
+
+    def _build_docks_and_menus(self) -> None:
+        self.error_banner.setStyleSheet("background: #8b1e1e; color: white; padding: 6px;")
+        self.error_banner.setWordWrap(True)
+        self.error_banner.hide()
+        self.centralWidget().layout().insertWidget(0, self.error_banner)
+        self.plots.seekRequested.connect(self.seek)
+        self.frameShown.connect(self._show_frame_analysis)
+        for title, widget, area in (("Prediction", self.badge, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Signals", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title)
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            if title == "Signals":
+                self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
+            else:
+                self.resizeDocks([dock], [230], Qt.Orientation.Horizontal)
+        self.statusBar().addPermanentWidget(self.model_label)
+        self.statusBar().addPermanentWidget(self.progress)
+
+        self.landmarks_item = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(0, 255, 120, 220))
+        self.box_item = pg.PlotCurveItem(pen=pg.mkPen((0, 255, 120), width=2))
+        for item in (self.landmarks_item, self.box_item):
+            self.viewbox.addItem(item)
+            item.setZValue(10)
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self._action(file_menu, "Open &video…", self._ask_video, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open frame &folder…", self._ask_folder)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = menu.addMenu("&View")
+        self.show_face_action = self._action(view_menu, "Face box and &landmarks", self._redraw_overlay)
+        self.show_face_action.setCheckable(True)
+        self.show_face_action.setChecked(True)
+        model_menu = menu.addMenu("&Model")
+        self._action(model_menu, "&Load weights…", self._ask_weights)
+        help_menu = menu.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self._show_shortcuts)
+
+    def _action(self, menu, text, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(shortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    # --- opening and analysis ----------------------------------------------------------------
+    def open(self, target: str, fps: float | None = None) -> None:
+        """Show ``target`` and analyse it in the background."""
+        self._target, self._fps = str(target), fps
+        self.results.clear()
+        self.analysis_done = False
+        self._set_error(None)
+        super().open(target, fps=fps)
+        self._start_analysis()
+
+    def load_weights(self, path: str) -> None:
+        """Use the model in ``path`` and analyse the open source again with it."""
+        self.weights = str(path)
+        if self._target is not None:
+            self.results.clear()
+            self.analysis_done = False
+            self._set_error(None)
+            self._start_analysis()
+
+    def _start_analysis(self) -> None:
+        self._stop_analysis()
+        self._generation += 1
+        generation = self._generation
+        worker = start_analysis(self._target, fps=self._fps, weights=self.weights)
+        worker.yielded.connect(lambda message: self._on_message(generation, message))
+        worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
+        worker.finished.connect(lambda: self._on_finished(generation))
+        self._worker = worker
+        self.progress.setValue(0)
+        worker.start()
+
+    def _stop_analysis(self) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+            self._worker = None
+            QThreadPool.globalInstance().waitForDone(10_000)
+
+    def _on_message(self, generation: int, message: tuple) -> None:
+        if generation != self._generation:
+            return  # a late batch from an analysis that was replaced
+        kind = message[0]
+        if kind == "model":
+            self.model_description = message[1]
+            self.model_label.setText(message[1])
+        elif kind == "results":
+            _, batch, done = message
+            for r in batch:
+                self.results[r.index] = r
+            if batch and not self.badge._names and batch[0].class_names:
+                self._classes_known(batch[0].class_names)
+            self.plots.add_results(batch)
+            self.progress.setValue(done)
+            if self.current in {r.index for r in batch}:
+                self._show_frame_analysis(self.current)
+        elif kind == "warning":
+            self.statusBar().showMessage(message[1])
+
+    def _classes_known(self, names: tuple[str, ...]) -> None:
+        self.badge.set_classes(names)
+        if self.info is not None:
+            self.plots.reset(self.info.frame_count or 0, self.info.fps, names)
+            self.plots.add_results(self.results.values())
+
+    def _on_worker_error(self, generation: int, exc: Exception) -> None:
+        if generation == self._generation:
+            self._set_error(f"Analysis stopped: {exc}")
+
+    def _on_finished(self, generation: int) -> None:
+        if generation == self._generation:
+            self.analysis_done = True
+            self.plots.refresh()
+
+    def _set_error(self, message: str | None) -> None:
+        self.error = message
+        self.error_banner.setText(message or "")
+        self.error_banner.setVisible(bool(message))
+        if message:
+            self.statusBar().showMessage(message)
+
+    def _on_opened(self, info: SourceInfo) -> None:
+        self.progress.setRange(0, info.frame_count or 0)
+        self.plots.reset(info.frame_count or 0, info.fps, self.badge._names)
+        self.plots.add_results(self.results.values())
+        super()._on_opened(info)
+
+    def _on_failed(self, message: str) -> None:
+        super()._on_failed(message)
+        self._set_error(message)
+
+    # --- per-frame display -------------------------------------------------------------------
+    def _show_frame_analysis(self, index: int) -> None:
+        self.plots.set_cursor(index)
+        result = self.results.get(index)
+        if result is None:
+            self.badge.show_prediction(None, "not analysed yet" if not self.analysis_done else "")
+        elif result.probabilities is None:
+            self.badge.show_prediction(None, "no face in this frame" if result.face is None else
+                                       ("no model loaded" if not result.class_names else "no reference frame yet"))
+        else:
+            self.badge.show_prediction(result.probabilities)
+        self._redraw_overlay()
+
+    def _redraw_overlay(self) -> None:
+        result = self.results.get(self.current)
+        face = result.face if result is not None else None
+        if face is None or not self.show_face_action.isChecked():
+            self.landmarks_item.setData([], [])
+            self.box_item.setData([], [])
+            return
+        self.landmarks_item.setData(face.landmarks[:, 0], face.landmarks[:, 1])
+        x0, y0, x1, y1 = face.bbox
+        self.box_item.setData(np.array([x0, x1, x1, x0, x0]), np.array([y0, y0, y1, y1, y0]))
+
+    # --- dialogs -----------------------------------------------------------------------------
+    def _ask_video(self) -> None:
+        patterns = " ".join(f"*{ext}" for ext in VIDEO_EXTENSIONS)
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", "", f"Videos ({patterns});;All files (*)")
+        if path:
+            self.open(path)
+
+    def _ask_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of frames (" + ", ".join(IMAGE_EXTENSIONS) + ")")
+        if path:
+            self.open(path, fps=self._fps)
+
+    def _ask_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load TSFmicro weights", "",
+                                              "Weights (*.safetensors *.pth *.pt);;All files (*)")
+        if path:
+            self.load_weights(path)
+
+    def _show_shortcuts(self) -> None:
+        text = "\n".join(f"{keys}: {what}" for keys, what in SHORTCUTS)
+        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", text, parent=self)
+        box.open()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self._stop_analysis()
+        super().closeEvent(event)

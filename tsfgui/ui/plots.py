@@ -1,0 +1,118 @@
+"""Per-frame plots linked to the timeline: difference magnitudes and class probabilities."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from tsfgui.engine import DIFF_KEYS, FrameResult
+
+DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
+                "mouth": (255, 80, 120)}
+CLASS_COLOURS = [(230, 80, 80), (80, 200, 90), (250, 200, 40), (90, 140, 250), (200, 110, 230), (120, 220, 220),
+                 (240, 150, 90)]
+
+
+class SignalPlots(QWidget):
+    """Two stacked plots over time (seconds): |apex − onset| globally and per region, and the class
+    probabilities. A line marks the current frame; a click seeks there (:attr:`seekRequested`).
+    Curves are created once and updated with ``setData`` at most every ``refresh_ms``; they clip
+    to the view and peak-downsample, so hour-long traces stay fluid."""
+
+    seekRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, refresh_ms: int = 200):
+        super().__init__(parent)
+        self.fps = 30.0
+        self.diff = np.zeros((0, len(DIFF_KEYS)), np.float32)
+        self.probabilities = np.zeros((0, 0), np.float32)
+        self.diff_plot = pg.PlotWidget()
+        self.prob_plot = pg.PlotWidget()
+        self.diff_plot.setLabel("left", "|apex − onset|", units="grey")
+        self.prob_plot.setLabel("left", "probability")
+        self.prob_plot.setLabel("bottom", "time", units="s")
+        self.prob_plot.setXLink(self.diff_plot)
+        self.prob_plot.setYRange(0, 1, padding=0.02)
+        self.diff_plot.addLegend(offset=(5, 5))
+        self.prob_legend = self.prob_plot.addLegend(offset=(5, 5))
+        self.diff_curves = {key: self._curve(self.diff_plot, DIFF_COLOURS[key], key, width=2 if key == "global" else 1)
+                            for key in DIFF_KEYS}
+        self.prob_curves: list[pg.PlotDataItem] = []
+        self.cursors = []
+        for plot in (self.diff_plot, self.prob_plot):
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((255, 255, 255, 160), width=1))
+            plot.addItem(cursor)
+            self.cursors.append(cursor)
+            plot.scene().sigMouseClicked.connect(lambda event, p=plot: self._clicked(p, event))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.diff_plot, 3)
+        layout.addWidget(self.prob_plot, 2)
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(refresh_ms)
+        self._timer.timeout.connect(self.refresh)
+        self._timer.start()
+
+    @staticmethod
+    def _curve(plot: pg.PlotWidget, colour, name: str, width: int = 1) -> pg.PlotDataItem:
+        curve = plot.plot(pen=pg.mkPen(colour, width=width), name=name, connect="finite")
+        curve.setClipToView(True)
+        curve.setDownsampling(auto=True, method="peak")
+        return curve
+
+    def reset(self, frame_count: int, fps: float, class_names: Iterable[str] = ()) -> None:
+        """Start empty traces for a source of ``frame_count`` frames."""
+        names = list(class_names)
+        self.fps = fps
+        self.diff = np.full((frame_count, len(DIFF_KEYS)), np.nan, np.float32)
+        self.probabilities = np.full((frame_count, len(names)), np.nan, np.float32)
+        for curve in self.prob_curves:
+            self.prob_plot.removeItem(curve)
+            self.prob_legend.removeItem(curve)
+        self.prob_curves = [self._curve(self.prob_plot, CLASS_COLOURS[i % len(CLASS_COLOURS)], name)
+                            for i, name in enumerate(names)]
+        self.diff_plot.setXRange(0, max(frame_count, 1) / fps, padding=0)
+        self._dirty = True
+        self.refresh()
+
+    def add_results(self, results: Iterable[FrameResult]) -> None:
+        """Copy the figures of analysed frames into the traces (drawn at the next refresh)."""
+        for r in results:
+            if r.index >= len(self.diff):
+                self._grow(r.index + 1)
+            if r.diff:
+                self.diff[r.index] = [r.diff.get(k, np.nan) for k in DIFF_KEYS]
+            if r.probabilities is not None and self.probabilities.shape[1] == len(r.probabilities):
+                self.probabilities[r.index] = r.probabilities
+            self._dirty = True
+
+    def _grow(self, n: int) -> None:
+        extra = max(n - len(self.diff), 256)
+        self.diff = np.vstack([self.diff, np.full((extra, self.diff.shape[1]), np.nan, np.float32)])
+        self.probabilities = np.vstack([self.probabilities,
+                                        np.full((extra, self.probabilities.shape[1]), np.nan, np.float32)])
+
+    def refresh(self) -> None:
+        """Redraw the curves if new data arrived."""
+        if not self._dirty:
+            return
+        self._dirty = False
+        t = np.arange(len(self.diff), dtype=np.float64) / self.fps
+        for i, key in enumerate(DIFF_KEYS):
+            self.diff_curves[key].setData(t, self.diff[:, i])
+        for i, curve in enumerate(self.prob_curves):
+            curve.setData(t, self.probabilities[:, i])
+
+    def set_cursor(self, index: int) -> None:
+        for cursor in self.cursors:
+            cursor.setValue(index / self.fps)
+
+    def _clicked(self, plot: pg.PlotWidget, event) -> None:
+        point = plot.getPlotItem().vb.mapSceneToView(event.scenePos())
+        if len(self.diff):
+            self.seekRequested.emit(int(np.clip(round(point.x() * self.fps), 0, len(self.diff) - 1)))
