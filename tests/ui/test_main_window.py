@@ -101,3 +101,25 @@ def test_close_while_analysing(qtbot, window, tiny_weights):
     qtbot.waitUntil(lambda: len(w.results) > 10, timeout=60_000)
     assert not w.analysis_done
     # the fixture closes the window now and checks that no worker thread is left running
+
+
+def test_inspector_shows_what_the_model_compared_for_that_frame(qtbot, window, tiny_weights):
+    w = window(SAMPLE, weights=tiny_weights)
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
+    with qtbot.waitSignal(w.inspectionShown, timeout=30_000, check_params_cb=lambda i: i == 150):
+        w.seek(150)
+    shown = w.inspector_panel.shown
+    result = w.results[150]
+    assert shown.index == 150 and shown.reference_index == result.reference_index == 144
+    # the rebuilt crops are the ones the engine compared: same mean difference
+    assert float(shown.difference.mean()) == pytest.approx(result.diff["global"], rel=1e-4)
+    assert {"gradcam", "rollout", "attention", "layer 1 head 1"} <= set(shown.heatmaps)
+    # the heatmap lies over the face in the video, not elsewhere
+    rgba = w.heatmap_item.image
+    assert rgba is not None and rgba.shape[:2] == (480, 640)
+    ys, xs = np.nonzero(rgba[..., 3] > 0)
+    x0, y0, x1, y1 = result.face.bbox
+    assert xs.min() >= x0 - (x1 - x0) and xs.max() <= x1 + (x1 - x0)
+    assert ys.min() >= y0 - (y1 - y0) and ys.max() <= y1 + (y1 - y0)
+    w.set_heatmap(None)
+    assert w.heatmap_item.image is None

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThreadPool, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QProgressBar
+from PySide6.QtCore import QThreadPool, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QProgressBar, QSlider
 
 from tsfgui.engine import FrameResult
 from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
 
 from .analysis_worker import start_analysis
 from .badge import EmotionBadge
+from .inspector import HEATMAP_LUT, Inspection, InspectorPanel, InspectorWorker, InspectRequest
 from .player import PlayerWindow
 from .plots import SignalPlots
+from .threads import start_worker, stop_worker
+
+HEATMAP_CHOICES = (("None", None), ("Grad-CAM (evidence for the prediction)", "gradcam"),
+                   ("Attention rollout", "rollout"), ("Attention received (last layer)", "attention"))
 
 SHORTCUTS = (("Space", "play / pause"), ("← / →", "one frame back / forward"))
 
@@ -23,8 +28,13 @@ class MainWindow(PlayerWindow):
     """Opens a video or frame folder, shows it, and analyses it in a background worker.
 
     Results arrive in batches and are kept per frame (without pixels), so stepping to an analysed
-    frame shows its face overlay, prediction and plot position at once.
+    frame shows its face overlay, prediction and plot position at once. The inspector (its own
+    worker) rebuilds the frame's crops and heatmaps on request; the chosen heatmap is laid over the
+    video, mapped back onto the frame with the alignment's inverse matrix.
     """
+
+    inspectRequested = Signal(object)
+    inspectionShown = Signal(int)
 
     def __init__(self, target: str | None = None, fps: float | None = None, weights: str | None = None):
         self.results: dict[int, FrameResult] = {}
@@ -35,6 +45,11 @@ class MainWindow(PlayerWindow):
         self._generation = 0
         self._target: str | None = None
         self._fps = fps
+        self._inspector = self._inspector_thread = None
+        self._inspecting = False
+        self._inspect_wanted: int | None = None
+        self.inspection: Inspection | None = None
+        self.heatmap_kind: str | None = "gradcam"
         self._build_widgets()
         super().__init__(None)
         self._build_docks_and_menus()
@@ -50,6 +65,12 @@ class MainWindow(PlayerWindow):
         self.progress.setFormat("analysed %v/%m")
         self.model_label = QLabel("")
         self.error_banner = QLabel("")
+        self.inspector_panel = InspectorPanel()
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(55)
+        self.opacity.setMaximumWidth(140)
+        self.opacity.setToolTip("heatmap opacity")
 
     def _build_docks_and_menus(self) -> None:
         self.error_banner.setStyleSheet("background: #8b1e1e; color: white; padding: 6px;")
@@ -59,6 +80,7 @@ class MainWindow(PlayerWindow):
         self.plots.seekRequested.connect(self.seek)
         self.frameShown.connect(self._show_frame_analysis)
         for title, widget, area in (("Prediction", self.badge, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Inspector", self.inspector_panel, Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Signals", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
@@ -67,12 +89,18 @@ class MainWindow(PlayerWindow):
             if title == "Signals":
                 self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
             else:
-                self.resizeDocks([dock], [230], Qt.Orientation.Horizontal)
+                self.resizeDocks([dock], [330], Qt.Orientation.Horizontal)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.progress)
 
         self.landmarks_item = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(0, 255, 120, 220))
         self.box_item = pg.PlotCurveItem(pen=pg.mkPen((0, 255, 120), width=2))
+        self.heatmap_item = pg.ImageItem(axisOrder="row-major")
+        self.heatmap_item.setZValue(5)
+        self.viewbox.addItem(self.heatmap_item)
+        self.opacity.valueChanged.connect(self._redraw_heatmap)
+        self.statusBar().addPermanentWidget(QLabel("heatmap opacity"))
+        self.statusBar().addPermanentWidget(self.opacity)
         for item in (self.landmarks_item, self.box_item):
             self.viewbox.addItem(item)
             item.setZValue(10)
@@ -87,6 +115,13 @@ class MainWindow(PlayerWindow):
         self.show_face_action = self._action(view_menu, "Face box and &landmarks", self._redraw_overlay)
         self.show_face_action.setCheckable(True)
         self.show_face_action.setChecked(True)
+        heat_menu = view_menu.addMenu("&Heatmap")
+        group = QActionGroup(self)
+        for text, kind in HEATMAP_CHOICES:
+            action = self._action(heat_menu, text, lambda checked=False, k=kind: self.set_heatmap(k))
+            action.setCheckable(True)
+            action.setChecked(kind == self.heatmap_kind)
+            group.addAction(action)
         model_menu = menu.addMenu("&Model")
         self._action(model_menu, "&Load weights…", self._ask_weights)
         help_menu = menu.addMenu("&Help")
@@ -109,6 +144,7 @@ class MainWindow(PlayerWindow):
         self._set_error(None)
         super().open(target, fps=fps)
         self._start_analysis()
+        self._start_inspector()
 
     def load_weights(self, path: str) -> None:
         """Use the model in ``path`` and analyse the open source again with it."""
@@ -118,6 +154,71 @@ class MainWindow(PlayerWindow):
             self.analysis_done = False
             self._set_error(None)
             self._start_analysis()
+            self._start_inspector()
+
+    def _start_inspector(self) -> None:
+        self._stop_inspector()
+        self.inspection = None
+        self._inspector, self._inspector_thread = start_worker(
+            InspectorWorker, self._target, self._fps, self.weights,
+            connect={"inspected": self._on_inspected, "failed": self._on_inspect_failed})
+        self.inspectRequested.connect(self._inspector.inspect)
+
+    def _stop_inspector(self) -> None:
+        if self._inspector is not None:
+            self.inspectRequested.disconnect(self._inspector.inspect)
+            stop_worker(self._inspector, self._inspector_thread)
+        self._inspector = self._inspector_thread = None
+        self._inspecting, self._inspect_wanted = False, None
+
+    def request_inspection(self, index: int) -> None:
+        """Compute crops and heatmaps of frame ``index`` (if analysed); only the newest wish waits."""
+        result = self.results.get(index)
+        if self._inspector is None or result is None or result.reference_index is None:
+            return
+        reference = self.results.get(result.reference_index)
+        if reference is None or reference.face is None:
+            return
+        if self._inspecting:
+            self._inspect_wanted = index
+            return
+        self._inspecting = True
+        self.inspectRequested.emit(InspectRequest(result, reference))
+
+    def _on_inspected(self, inspection: Inspection) -> None:
+        self._inspecting = False
+        self.inspection = inspection
+        self.inspector_panel.show_inspection(inspection)
+        self._redraw_heatmap()
+        self.inspectionShown.emit(inspection.index)
+        if self._inspect_wanted is not None and self._inspect_wanted != inspection.index:
+            wanted, self._inspect_wanted = self._inspect_wanted, None
+            self.request_inspection(wanted)
+        elif inspection.index != self.current:
+            self.request_inspection(self.current)
+
+    def _on_inspect_failed(self, message: str) -> None:
+        self._inspecting = False
+        self.inspector_panel.show_message(message)
+
+    def set_heatmap(self, kind: str | None) -> None:
+        """Lay ``gradcam``, ``rollout``, ``attention`` or nothing (None) over the video."""
+        self.heatmap_kind = kind
+        self._redraw_heatmap()
+
+    def _redraw_heatmap(self) -> None:
+        inspection, result = self.inspection, self.results.get(self.current)
+        heat = None
+        if inspection is not None and inspection.index == self.current and result is not None and result.face:
+            heat = inspection.heatmaps.get(self.heatmap_kind) if self.heatmap_kind else None
+        if heat is None or self._image is None:
+            self.heatmap_item.clear()
+            return
+        on_frame = result.face.heatmap_to_frame(heat, self._image.shape[:2])
+        rgba = np.empty(on_frame.shape + (4,), np.uint8)
+        rgba[..., :3] = HEATMAP_LUT[np.clip(on_frame * 255, 0, 255).astype(np.uint8)][..., :3]
+        rgba[..., 3] = np.clip(on_frame * self.opacity.value() * 2.55, 0, 255).astype(np.uint8)
+        self.heatmap_item.setImage(rgba, autoLevels=False, levels=(0, 255))
 
     def _start_analysis(self) -> None:
         self._stop_analysis()
@@ -154,6 +255,7 @@ class MainWindow(PlayerWindow):
             self.progress.setValue(done)
             if self.current in {r.index for r in batch}:
                 self._show_frame_analysis(self.current)
+                self.request_inspection(self.current)
         elif kind == "warning":
             self.statusBar().showMessage(message[1])
 
@@ -201,6 +303,8 @@ class MainWindow(PlayerWindow):
         else:
             self.badge.show_prediction(result.probabilities)
         self._redraw_overlay()
+        self._redraw_heatmap()
+        self.request_inspection(index)
 
     def _redraw_overlay(self) -> None:
         result = self.results.get(self.current)
@@ -238,4 +342,5 @@ class MainWindow(PlayerWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         self._stop_analysis()
+        self._stop_inspector()
         super().closeEvent(event)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QMetaObject, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QSlider, QVBoxLayout,
                                QWidget)
-from superqt.utils import new_worker_qthread
 
 from tsfgui.io import SourceInfo
 
 from .frame_reader import FrameReader
+from .threads import start_worker, stop_worker
 
 
 class PlayerWindow(QMainWindow):
@@ -77,19 +77,17 @@ class PlayerWindow(QMainWindow):
         self._stop_reader()
         self.info, self.current, self.error = None, -1, None
         self.statusBar().showMessage(f"Opening {target} …")
-        self._reader, self._thread = new_worker_qthread(
+        self._reader, self._thread = start_worker(
             FrameReader, str(target), fps,
-            _connect={"opened": self._on_opened, "frameReady": self._on_frame, "failed": self._on_failed})
+            connect={"opened": self._on_opened, "frameReady": self._on_frame, "failed": self._on_failed})
         self.requestFrame.connect(self._reader.request)
-        self._thread.start()
 
     def _stop_reader(self) -> None:
         if self._reader is None:
             return
         self.timer.stop()
         self.requestFrame.disconnect(self._reader.request)
-        QMetaObject.invokeMethod(self._reader, "shutdown", Qt.ConnectionType.QueuedConnection)
-        self._thread.wait(5000)
+        stop_worker(self._reader, self._thread)
         self._reader, self._thread = None, None
         self._in_flight, self._wanted = False, None
 

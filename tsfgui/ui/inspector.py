@@ -1,0 +1,149 @@
+"""The attention inspector: what the model compared for one frame, and where it looked.
+
+:class:`InspectorWorker` (its own thread, its own copy of the source and model) rebuilds the exact
+aligned crops of a frame and of its reference from the stored alignment matrices, and computes the
+difference image and the heatmaps: Grad-CAM on the fused map, attention rollout, and the attention
+received in every layer and head of the spatial branch. :class:`InspectorPanel` shows them side by
+side. Requests are coalesced: while one frame is computed only the newest wish is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from tsfgui.engine import FrameResult
+from tsfgui.face import warp_crop
+from tsfgui.io import FrameSource, SourceError, open_source
+from tsfgui.model.explain import attention_received, attention_rollout, difference_map, grad_cam
+
+
+@dataclass
+class InspectRequest:
+    """One frame to inspect: its result and its reference frame's result (both carry the matrices)."""
+
+    result: FrameResult
+    reference: FrameResult
+
+
+@dataclass
+class Inspection:
+    """What the panel shows for one frame (RGB crops, a difference image in grey levels, heatmaps
+    in [0, 1] at the model's 14×14 resolution)."""
+
+    index: int
+    reference_index: int
+    crop: np.ndarray
+    reference_crop: np.ndarray
+    difference: np.ndarray
+    heatmaps: dict[str, np.ndarray]
+
+
+class InspectorWorker(QObject):
+    """Computes :class:`Inspection` objects off the UI thread."""
+
+    inspected = Signal(object)  # Inspection
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self, target: str, fps: float | None, weights: str | None):
+        super().__init__()
+        self._target, self._fps, self._weights = target, fps, weights
+        self._source: FrameSource | None = None
+        self._model = None
+
+    @Slot()
+    def work(self) -> None:
+        try:
+            self._source = open_source(self._target, fps=self._fps)
+            if self._weights:
+                from .analysis_worker import load_weights
+
+                self._model = load_weights(self._weights).eval()
+        except Exception as exc:  # shown in the panel; the app keeps running
+            self.failed.emit(str(exc))
+
+    @Slot(object)
+    def inspect(self, request: InspectRequest) -> None:
+        if self._source is None:
+            return
+        try:
+            self.inspected.emit(self._compute(request))
+        except (SourceError, ValueError) as exc:
+            self.failed.emit(str(exc))
+
+    def _compute(self, request: InspectRequest) -> Inspection:
+        face, ref_face = request.result.face, request.reference.face
+        crop = warp_crop(self._source.read(request.result.index).image, face.matrix, face.size)
+        ref_crop = warp_crop(self._source.read(request.reference.index).image, ref_face.matrix, ref_face.size)
+        heatmaps: dict[str, np.ndarray] = {}
+        if self._model is not None:
+            import torch
+
+            with torch.inference_mode():
+                onset, apex = self._model.preprocess([ref_crop]), self._model.preprocess([crop])
+                _, attentions = self._model.embed_reference(onset, need_weights=True)
+                heatmaps["gradcam"] = grad_cam(self._model, onset, apex).heatmaps[0]
+                heatmaps["rollout"] = np.asarray(attention_rollout(attentions))[0]
+                heatmaps["attention"] = np.asarray(attention_received(attentions[-1]))[0]
+                for layer, att in enumerate(attentions):
+                    for head in range(att.shape[1]):
+                        heatmaps[f"layer {layer + 1} head {head + 1}"] = np.asarray(attention_received(att, head=head))[0]
+        return Inspection(request.result.index, request.reference.index, cv2.cvtColor(crop, cv2.COLOR_BGR2RGB),
+                          cv2.cvtColor(ref_crop, cv2.COLOR_BGR2RGB), difference_map(ref_crop, crop) * 255.0, heatmaps)
+
+    @Slot()
+    def shutdown(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+        self.finished.emit()
+        QThread.currentThread().quit()
+
+
+HEATMAP_LUT = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)
+
+
+class InspectorPanel(QWidget):
+    """Grid of images: reference (onset), current (apex), difference, then every heatmap."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.caption = QLabel("Step to an analysed frame to see what the model compared.")
+        self.caption.setWordWrap(True)
+        self.view = pg.GraphicsLayoutWidget()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.view, 1)
+        self.items: dict[str, pg.ImageItem] = {}
+        self.shown: Inspection | None = None
+
+    def _item(self, name: str, position: int) -> pg.ImageItem:
+        if name not in self.items:
+            row, col = divmod(position, 3)
+            box = self.view.addViewBox(row=row * 2 + 1, col=col, lockAspect=True, invertY=True, enableMouse=False)
+            self.view.addLabel(name, row=row * 2, col=col, size="8pt")
+            item = pg.ImageItem(axisOrder="row-major")
+            box.addItem(item)
+            self.items[name] = item
+        return self.items[name]
+
+    def show_inspection(self, inspection: Inspection) -> None:
+        self.shown = inspection
+        self.caption.setText(f"Frame {inspection.index} compared with its reference frame {inspection.reference_index}.")
+        images = [("reference (onset)", inspection.reference_crop, (0, 255), None),
+                  ("current (apex)", inspection.crop, (0, 255), None),
+                  ("difference", inspection.difference, (0, max(8.0, float(inspection.difference.max()))), HEATMAP_LUT)]
+        images += [(name, heat, (0, 1), HEATMAP_LUT) for name, heat in inspection.heatmaps.items()]
+        for position, (name, image, levels, lut) in enumerate(images):
+            item = self._item(name, position)
+            item.setImage(image, autoLevels=False, levels=levels, lut=lut)
+            item.getViewBox().autoRange(padding=0)
+
+    def show_message(self, text: str) -> None:
+        self.caption.setText(text)

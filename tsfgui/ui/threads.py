@@ -1,0 +1,21 @@
+"""Long-lived QObject workers in their own QThread (superqt creates them; this stops them cleanly)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMetaObject, QObject, QThread, Qt
+from superqt.utils import new_worker_qthread
+
+
+def start_worker(worker_class: type[QObject], *args, connect: dict | None = None) -> tuple[QObject, QThread]:
+    """Create ``worker_class(*args)`` in a new thread, connect signals, start it (``work()`` runs first)."""
+    worker, thread = new_worker_qthread(worker_class, *args, _connect=connect or {})
+    thread.start()
+    return worker, thread
+
+
+def stop_worker(worker: QObject | None, thread: QThread | None, timeout_ms: int = 10_000) -> None:
+    """Ask ``worker`` to shut down (its ``shutdown`` slot quits the thread) and wait for the thread."""
+    if worker is None or thread is None:
+        return
+    QMetaObject.invokeMethod(worker, "shutdown", Qt.ConnectionType.QueuedConnection)
+    thread.wait(timeout_ms)
