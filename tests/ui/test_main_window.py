@@ -12,6 +12,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import QThreadPool  # noqa: E402
 
+from tsfgui.engine import FixedOnset  # noqa: E402
 from tsfgui.model import TSFmicro, TSFmicroConfig  # noqa: E402
 from tsfgui.ui.main_window import MainWindow  # noqa: E402
 
@@ -123,3 +124,29 @@ def test_inspector_shows_what_the_model_compared_for_that_frame(qtbot, window, t
     assert ys.min() >= y0 - (y1 - y0) and ys.max() <= y1 + (y1 - y0)
     w.set_heatmap(None)
     assert w.heatmap_item.image is None
+
+
+def test_transport_jumps_and_speed(qtbot, window):
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.current == 0, timeout=10_000)
+    w.jump_seconds(+1)
+    qtbot.waitUntil(lambda: w.current == 30, timeout=5_000)
+    w.jump_seconds(-2)  # clamps at the first frame
+    qtbot.waitUntil(lambda: w.current == 0, timeout=5_000)
+    w.speed.setCurrentIndex(w.speed.findData(0.1))
+    assert w.timer.interval() == 333  # 30 fps at 0.1×
+    w.speed.setCurrentIndex(w.speed.findData(2.0))
+    assert w.timer.interval() == 17
+
+
+def test_marking_the_current_frame_as_onset_reanalyses_against_it(qtbot, window):
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=60_000)
+    assert "CPU" in w.model_label.text() and "rolling lag" in w.model_label.text()
+    w.seek(100)
+    qtbot.waitUntil(lambda: w.current == 100, timeout=5_000)
+    w.set_policy(FixedOnset(w.current))
+    qtbot.waitUntil(lambda: w.analysis_done and len(w.results) == 300, timeout=60_000)
+    assert "marked onset at frame 100" in w.model_label.text()
+    assert {r.reference_index for i, r in w.results.items() if i != 100} == {100}
+    assert "analysis" in w.rate_label.text()

@@ -1,7 +1,7 @@
 """Runs the engine over a whole source in a background worker (superqt generator worker).
 
 The worker opens the source and the model in its own thread, analyses every frame and yields
-messages the UI applies on its thread: ``("model", description)`` once, then batches
+messages the UI applies on its thread: ``("model", description, device)`` once, then batches
 ``("results", [FrameResult, …], frames_done)`` at most every ``interval_s``. Results are compacted
 (no pixel data), so keeping one per frame of a long video stays small. Quitting is cooperative:
 the UI calls ``worker.quit()`` and the loop stops between frames.
@@ -14,7 +14,7 @@ from typing import Iterator
 
 from superqt.utils import GeneratorWorker, thread_worker
 
-from tsfgui.engine import Analyzer, FrameResult
+from tsfgui.engine import Analyzer, FrameResult, ReferencePolicy
 from tsfgui.io import SourceDamagedError, open_source
 
 
@@ -33,13 +33,22 @@ def load_weights(path: str):
     return TSFmicro.from_pretrained(path)
 
 
+def device_name(device) -> str:
+    """A person's name for a torch device: the GPU's model name, or "CPU"."""
+    import torch
+
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(device)}"
+    return "Apple GPU (MPS)" if device.type == "mps" else "CPU"
+
+
 def _analyse(target: str, fps: float | None, weights: str | None, batch_size: int,
-             interval_s: float) -> Iterator[tuple]:
+             interval_s: float, policy: ReferencePolicy | None) -> Iterator[tuple]:
     model = load_weights(weights) if weights else None
-    yield ("model", describe_model(model))
     source = open_source(target, fps=fps)
     try:
-        analyzer = Analyzer(model, batch_size=batch_size)
+        analyzer = Analyzer(model, batch_size=batch_size, policy=policy)
+        yield ("model", describe_model(model), device_name(analyzer.device))
         chunk: list[FrameResult] = []
         last = time.perf_counter()
         done = 0
@@ -60,7 +69,7 @@ def _analyse(target: str, fps: float | None, weights: str | None, batch_size: in
 
 
 def start_analysis(target: str, *, fps: float | None = None, weights: str | None = None, batch_size: int = 8,
-                   interval_s: float = 0.1) -> GeneratorWorker:
+                   interval_s: float = 0.1, policy: ReferencePolicy | None = None) -> GeneratorWorker:
     """Create (not start) the worker that analyses ``target``; connect its signals, then ``.start()``."""
     # ignore_errors: the caller connects `errored` and shows the message; superqt must not re-raise it
-    return thread_worker(_analyse, start_thread=False, ignore_errors=True)(target, fps, weights, batch_size, interval_s)
+    return thread_worker(_analyse, start_thread=False, ignore_errors=True)(target, fps, weights, batch_size, interval_s, policy)

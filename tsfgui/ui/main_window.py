@@ -8,20 +8,18 @@ from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QProgressBar, QSlider
 
-from tsfgui.engine import FrameResult
+from tsfgui.engine import FixedOnset, FrameResult, NeutralBaseline, ReferencePolicy, RollingLag
 from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
 
 from .analysis_worker import start_analysis
 from .badge import EmotionBadge
 from .inspector import HEATMAP_LUT, Inspection, InspectorPanel, InspectorWorker, InspectRequest
-from .player import PlayerWindow
+from .player import SHORTCUTS, PlayerWindow
 from .plots import SignalPlots
 from .threads import start_worker, stop_worker
 
 HEATMAP_CHOICES = (("None", None), ("Grad-CAM (evidence for the prediction)", "gradcam"),
                    ("Attention rollout", "rollout"), ("Attention received (last layer)", "attention"))
-
-SHORTCUTS = (("Space", "play / pause"), ("← / →", "one frame back / forward"))
 
 
 class MainWindow(PlayerWindow):
@@ -50,6 +48,8 @@ class MainWindow(PlayerWindow):
         self._inspect_wanted: int | None = None
         self.inspection: Inspection | None = None
         self.heatmap_kind: str | None = "gradcam"
+        self.policy: ReferencePolicy = RollingLag()
+        self._rate_mark: tuple[float, int] | None = None
         self._build_widgets()
         super().__init__(None)
         self._build_docks_and_menus()
@@ -64,6 +64,7 @@ class MainWindow(PlayerWindow):
         self.progress.setMaximumWidth(220)
         self.progress.setFormat("analysed %v/%m")
         self.model_label = QLabel("")
+        self.rate_label = QLabel("")
         self.error_banner = QLabel("")
         self.inspector_panel = InspectorPanel()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -90,6 +91,7 @@ class MainWindow(PlayerWindow):
                 self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
             else:
                 self.resizeDocks([dock], [330], Qt.Orientation.Horizontal)
+        self.statusBar().addPermanentWidget(self.rate_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.progress)
 
@@ -124,6 +126,11 @@ class MainWindow(PlayerWindow):
             group.addAction(action)
         model_menu = menu.addMenu("&Model")
         self._action(model_menu, "&Load weights…", self._ask_weights)
+        policy_menu = model_menu.addMenu("&Reference frame")
+        self._action(policy_menu, "Rolling lag (0.2 s before each frame)", lambda: self.set_policy(RollingLag()))
+        self._action(policy_menu, "Mark the current frame as &onset", lambda: self.set_policy(FixedOnset(max(0, self.current))))
+        self._action(policy_menu, "&Neutral baseline (calmest frame of the last 2 s)",
+                     lambda: self.set_policy(NeutralBaseline()))
         help_menu = menu.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self._show_shortcuts)
 
@@ -155,6 +162,14 @@ class MainWindow(PlayerWindow):
             self._set_error(None)
             self._start_analysis()
             self._start_inspector()
+
+    def set_policy(self, policy: ReferencePolicy) -> None:
+        """Pair frames with their reference by ``policy`` and analyse again."""
+        self.policy = policy
+        if self._target is not None:
+            self.results.clear()
+            self.analysis_done = False
+            self._start_analysis()
 
     def _start_inspector(self) -> None:
         self._stop_inspector()
@@ -224,12 +239,13 @@ class MainWindow(PlayerWindow):
         self._stop_analysis()
         self._generation += 1
         generation = self._generation
-        worker = start_analysis(self._target, fps=self._fps, weights=self.weights)
+        worker = start_analysis(self._target, fps=self._fps, weights=self.weights, policy=self.policy)
         worker.yielded.connect(lambda message: self._on_message(generation, message))
         worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
         worker.finished.connect(lambda: self._on_finished(generation))
         self._worker = worker
         self.progress.setValue(0)
+        self._rate_mark = None
         worker.start()
 
     def _stop_analysis(self) -> None:
@@ -243,8 +259,8 @@ class MainWindow(PlayerWindow):
             return  # a late batch from an analysis that was replaced
         kind = message[0]
         if kind == "model":
-            self.model_description = message[1]
-            self.model_label.setText(message[1])
+            _, self.model_description, device = message
+            self.model_label.setText(f"{self.model_description} · {device} · reference: {self.policy.describe()}")
         elif kind == "results":
             _, batch, done = message
             for r in batch:
@@ -253,11 +269,23 @@ class MainWindow(PlayerWindow):
                 self._classes_known(batch[0].class_names)
             self.plots.add_results(batch)
             self.progress.setValue(done)
+            self._show_rates(done)
             if self.current in {r.index for r in batch}:
                 self._show_frame_analysis(self.current)
                 self.request_inspection(self.current)
         elif kind == "warning":
             self.statusBar().showMessage(message[1])
+
+    def _show_rates(self, done: int) -> None:
+        import time
+
+        now = time.perf_counter()
+        if self._rate_mark is None:
+            self._rate_mark = (now, done)
+            return
+        start, first = self._rate_mark
+        if now > start and self.info is not None:
+            self.rate_label.setText(f"source {self.info.fps:g} fps · analysis {(done - first) / (now - start):.1f} fps")
 
     def _classes_known(self, names: tuple[str, ...]) -> None:
         self.badge.set_classes(names)

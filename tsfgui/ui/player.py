@@ -5,13 +5,22 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QSlider, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QPushButton, QSlider,
+                               QVBoxLayout, QWidget)
 
 from tsfgui.io import SourceInfo
 
 from .frame_reader import FrameReader
 from .threads import start_worker, stop_worker
+
+
+#: Playback speeds offered (slow motion matters for 200 fps research footage).
+SPEEDS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0)
+
+#: Keyboard shortcuts, listed in the Help menu.
+SHORTCUTS = (("Space", "play / pause"), ("← / →", "one frame back / forward"),
+             ("Shift+← / Shift+→", "one second back / forward"), ("Home / End", "first / last frame"),
+             ("Ctrl+G", "go to frame…"))
 
 
 class PlayerWindow(QMainWindow):
@@ -49,10 +58,17 @@ class PlayerWindow(QMainWindow):
         self.slider.setEnabled(False)
         self.slider.valueChanged.connect(self.seek)
         self.position_label = QLabel("no video")
+        self.speed = QComboBox()
+        for factor in SPEEDS:
+            self.speed.addItem(f"{factor:g}×", factor)
+        self.speed.setCurrentIndex(SPEEDS.index(1.0))
+        self.speed.setToolTip("playback speed")
+        self.speed.currentIndexChanged.connect(self._update_interval)
 
         controls = QHBoxLayout()
         for w in (self.play_button, self.back_button, self.forward_button):
             controls.addWidget(w)
+        controls.addWidget(self.speed)
         controls.addWidget(self.slider, 1)
         controls.addWidget(self.position_label)
         central = QWidget()
@@ -66,6 +82,12 @@ class PlayerWindow(QMainWindow):
         QShortcut(QKeySequence(Qt.Key.Key_Space), self, activated=self.play_button.toggle)
         QShortcut(QKeySequence(Qt.Key.Key_Right), self, activated=lambda: self.step(+1))
         QShortcut(QKeySequence(Qt.Key.Key_Left), self, activated=lambda: self.step(-1))
+        QShortcut(QKeySequence("Shift+Right"), self, activated=lambda: self.jump_seconds(+1))
+        QShortcut(QKeySequence("Shift+Left"), self, activated=lambda: self.jump_seconds(-1))
+        QShortcut(QKeySequence(Qt.Key.Key_Home), self, activated=lambda: self.seek(0))
+        QShortcut(QKeySequence(Qt.Key.Key_End), self, activated=lambda: self.seek((self.info.frame_count or 1) - 1)
+                  if self.info else None)
+        QShortcut(QKeySequence("Ctrl+G"), self, activated=self.ask_frame)
         if target is not None:
             self.open(target, fps=fps)
         else:
@@ -99,7 +121,7 @@ class PlayerWindow(QMainWindow):
         self.slider.setValue(0)
         self.slider.blockSignals(False)
         self.slider.setEnabled(info.seekable)
-        self.timer.setInterval(max(1, round(1000 / info.fps)))
+        self._update_interval()
         self.setWindowTitle(f"tsfgui — {info.name}")
         self.statusBar().showMessage(f"{info.name}: {info.width}×{info.height}, {info.fps:g} fps, "
                                      f"{info.frame_count} frames")
@@ -145,6 +167,24 @@ class PlayerWindow(QMainWindow):
     def step(self, delta: int) -> None:
         """Move ``delta`` frames from the current one."""
         self.seek(max(0, self.current) + delta)
+
+    def jump_seconds(self, seconds: float) -> None:
+        """Move by ``seconds`` of video time."""
+        if self.info is not None:
+            self.step(int(round(seconds * self.info.fps)))
+
+    def ask_frame(self) -> None:
+        """Ask for a frame number (1-based, as shown) and go there."""
+        if self.info is None:
+            return
+        last = self.info.frame_count or 1
+        number, ok = QInputDialog.getInt(self, "Go to frame", f"Frame (1–{last}):", self.current + 1, 1, last)
+        if ok:
+            self.seek(number - 1)
+
+    def _update_interval(self) -> None:
+        if self.info is not None:
+            self.timer.setInterval(max(1, round(1000 / (self.info.fps * self.speed.currentData()))))
 
     def _on_play_toggled(self, playing: bool) -> None:
         self.play_button.setText("Pause" if playing else "Play")
