@@ -161,3 +161,36 @@ def test_live_gate_drops_stale_frames_instead_of_queueing(model, tracker):
     assert indices[-1] - indices[0] > 40, "the consumer must get the newest frames, skipping stale ones"
     assert gate.stats.dropped > 0 and gate.stats.delivered >= gate.stats.taken
     assert gate.stats.source_fps > gate.stats.analysis_fps
+
+
+def test_frames_csv_has_one_row_per_frame_with_that_frames_figures(model, sample_frames, tracker, tmp_path):
+    import csv
+
+    blank = np.full_like(sample_frames[0].image, 128)
+    frames = [Frame(f.index, f.timestamp_ms, blank if f.index == 12 else f.image) for f in sample_frames[:20]]
+    results = list(Analyzer(model, tracker=fresh(tracker)).run(frames))
+    from tsfgui.engine import write_frames_csv
+
+    path = tmp_path / "out" / "frames.csv"
+    assert write_frames_csv(results, path, model.class_names) == 20
+    rows = list(csv.DictReader(path.open()))
+    assert [int(r["frame"]) for r in rows] == list(range(20))
+    assert rows[12]["face_detected"] == "0" and rows[12]["label"] == "" and rows[12]["p_negative"] == ""
+    r = results[19]
+    assert rows[19]["label"] == r.label and float(rows[19]["p_positive"]) == pytest.approx(r.probabilities[1], abs=1e-4)
+    assert float(rows[19]["diff_mouth"]) == pytest.approx(r.diff["mouth"], abs=1e-4)
+    assert int(rows[19]["reference_frame"]) == r.reference_index
+    assert not [p for p in path.parent.iterdir() if p.name != "frames.csv"]  # no temp file left
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    from tsfgui.engine import atomic_write
+
+    path = tmp_path / "frames.csv"
+    path.write_text("complete old file\n")
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as fh:
+            fh.write("half a ")
+            raise RuntimeError("crash while writing")
+    assert path.read_text() == "complete old file\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["frames.csv"]

@@ -150,3 +150,24 @@ def test_marking_the_current_frame_as_onset_reanalyses_against_it(qtbot, window)
     assert "marked onset at frame 100" in w.model_label.text()
     assert {r.reference_index for i, r in w.results.items() if i != 100} == {100}
     assert "analysis" in w.rate_label.text()
+
+
+def test_exports_csv_snapshot_and_plot(qtbot, window, tmp_path):
+    import csv
+
+    import cv2
+
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=60_000)
+    w.seek(10)
+    qtbot.waitUntil(lambda: w.current == 10, timeout=5_000)
+    assert w.export_csv(str(tmp_path / "frames.csv")) == 300
+    rows = list(csv.DictReader((tmp_path / "frames.csv").open()))
+    assert float(rows[250]["diff_global"]) == pytest.approx(w.results[250].diff["global"], abs=1e-4)
+    w.save_snapshot(str(tmp_path / "view.png"))
+    snap = cv2.imread(str(tmp_path / "view.png"))
+    assert snap is not None and snap.std() > 10
+    w.export_plot(str(tmp_path / "plot.png"))
+    w.export_plot(str(tmp_path / "plot.svg"))
+    assert cv2.imread(str(tmp_path / "plot.png")) is not None
+    assert "<svg" in (tmp_path / "plot.svg").read_text()[:2000]

@@ -1,11 +1,13 @@
 """The headless analysis engine (no Qt): pairing, the analysis loop, live streaming, results."""
 
 from .analyzer import HEATMAP_KINDS, Analyzer, AnalyzerStats
+from .exports import atomic_write, frame_columns, write_frames_csv
 from .live import LatestFrame, LiveStats
 from .pairing import FixedOnset, FrameHistory, FrameRecord, NeutralBaseline, ReferencePolicy, RollingLag, default_policy
 from .results import DIFF_KEYS, FrameResult
 
 __all__ = [
     "HEATMAP_KINDS", "Analyzer", "AnalyzerStats", "LatestFrame", "LiveStats", "FixedOnset", "FrameHistory",
-    "FrameRecord", "NeutralBaseline", "ReferencePolicy", "RollingLag", "default_policy", "DIFF_KEYS", "FrameResult",
+    "FrameRecord", "NeutralBaseline", "ReferencePolicy", "RollingLag", "default_policy", "DIFF_KEYS", "FrameResult", "atomic_write",
+    "frame_columns", "write_frames_csv",
 ]

@@ -112,6 +112,13 @@ class MainWindow(PlayerWindow):
         self._action(file_menu, "Open &video…", self._ask_video, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open frame &folder…", self._ask_folder)
         file_menu.addSeparator()
+        self._action(file_menu, "&Export frames as CSV…", lambda: self._ask_save("Export per-frame CSV", "CSV (*.csv)",
+                                                                                 self.export_csv))
+        self._action(file_menu, "Save &snapshot (PNG)…", lambda: self._ask_save("Save snapshot", "PNG (*.png)",
+                                                                                self.save_snapshot))
+        self._action(file_menu, "Export &plot (PNG/SVG)…", lambda: self._ask_save("Export plot", "PNG (*.png);;SVG (*.svg)",
+                                                                                  self.export_plot))
+        file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = menu.addMenu("&View")
         self.show_face_action = self._action(view_menu, "Face box and &landmarks", self._redraw_overlay)
@@ -362,6 +369,47 @@ class MainWindow(PlayerWindow):
                                               "Weights (*.safetensors *.pth *.pt);;All files (*)")
         if path:
             self.load_weights(path)
+
+    def export_csv(self, path: str) -> int:
+        """Write the per-frame results analysed so far (frame order); returns the row count."""
+        from tsfgui.engine import write_frames_csv
+
+        names = next((r.class_names for r in self.results.values() if r.class_names), ())
+        rows = write_frames_csv((self.results[i] for i in sorted(self.results)), path, names)
+        self.statusBar().showMessage(f"Wrote {rows} frames to {path}"
+                                     + ("" if self.analysis_done else " (analysis still running: partial)"))
+        return rows
+
+    def save_snapshot(self, path: str) -> None:
+        """Save the video view with its overlays as shown."""
+        if not self.view.grab().save(path):
+            self._set_error(f"Cannot write the snapshot to '{path}' (check the folder and the file extension).")
+
+    def export_plot(self, path: str) -> None:
+        """Save the signal plots as PNG or SVG (by the file extension), as they are shown."""
+        widget = self.plots
+        if path.lower().endswith(".svg"):
+            from PySide6.QtGui import QPainter
+            from PySide6.QtSvg import QSvgGenerator
+
+            generator = QSvgGenerator()
+            generator.setFileName(path)
+            generator.setSize(widget.size())
+            generator.setViewBox(widget.rect())
+            generator.setTitle("tsfgui signals")
+            painter = QPainter(generator)
+            widget.render(painter)
+            painter.end()
+        elif not widget.grab().save(path):
+            self._set_error(f"Cannot write the plot to '{path}' (check the folder and the file extension).")
+
+    def _ask_save(self, title: str, filters: str, save) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, title, "", filters)
+        if path:
+            try:
+                save(path)
+            except OSError as exc:
+                self._set_error(f"Cannot write '{path}': {exc.strerror or exc}.")
 
     def _show_shortcuts(self) -> None:
         text = "\n".join(f"{keys}: {what}" for keys, what in SHORTCUTS)
