@@ -389,7 +389,6 @@ class MainWindow(PlayerWindow):
         """Save the signal plots as PNG or SVG (by the file extension), as they are shown."""
         widget = self.plots
         if path.lower().endswith(".svg"):
-            from PySide6.QtGui import QPainter
             from PySide6.QtSvg import QSvgGenerator
 
             generator = QSvgGenerator()
@@ -397,9 +396,7 @@ class MainWindow(PlayerWindow):
             generator.setSize(widget.size())
             generator.setViewBox(widget.rect())
             generator.setTitle("tsfgui signals")
-            painter = QPainter(generator)
-            widget.render(painter)
-            painter.end()
+            widget.render(generator)  # vector output: curves and text stay sharp at any size
         elif not widget.grab().save(path):
             self._set_error(f"Cannot write the plot to '{path}' (check the folder and the file extension).")
 
