@@ -57,12 +57,13 @@ class Analyzer:
     ``model`` may be None: faces and difference signals are still computed (no predictions).
     ``heatmaps`` lists the explanations computed for every analysed frame (``attention``,
     ``rollout``, ``gradcam``); a plain run computes none, and :meth:`explain` gives them for one
-    frame on request. ``device`` defaults to CUDA when present, else the CPU.
+    frame on request. ``device`` defaults to CUDA when present, else the CPU; ``reserve_cpus``
+    leaves cores to other work (live use: the camera reader and the UI).
     """
 
     def __init__(self, model: TSFmicro | None = None, *, tracker: FaceTracker | None = None,
                  policy: ReferencePolicy | None = None, batch_size: int = 8, heatmaps: Sequence[str] = (),
-                 device: str | torch.device | None = None, embedding_cache: int = 64):
+                 device: str | torch.device | None = None, embedding_cache: int = 64, reserve_cpus: int = 0):
         unknown = set(heatmaps) - set(HEATMAP_KINDS)
         if unknown:
             raise ValueError(f"unknown heatmap kind(s) {sorted(unknown)}; choose from {', '.join(HEATMAP_KINDS)}")
@@ -70,7 +71,7 @@ class Analyzer:
             raise ValueError("batch_size must be at least 1")
         self.device = select_device(device)
         if self.device.type == "cpu":
-            configure_threads()
+            configure_threads(reserve=reserve_cpus)
             tune_allocator()  # reuse the model's multi-MB buffers instead of re-faulting them each pass
         self.model = model.eval().to(self.device) if model is not None else None
         self.tracker = tracker or FaceTracker()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from tsfgui.io import Frame, FrameSource, SourceError
 
@@ -43,15 +43,17 @@ class LatestFrame:
     rate, standing in for a camera. A source error is re-raised in the consumer after the frames
     before it; :meth:`close` stops the reader."""
 
-    def __init__(self, source: FrameSource, *, realtime: bool = False):
+    def __init__(self, source: FrameSource, *, realtime: bool = False,
+                 on_frame: Callable[[Frame], None] | None = None, stop: threading.Event | None = None):
         self.source = source
         self.realtime = realtime
+        self.on_frame = on_frame  # called in the reader thread for every frame (e.g. to display it)
         self.stats = LiveStats()
         self._slot: Frame | None = None
         self._error: BaseException | None = None
         self._done = False
         self._cond = threading.Condition()
-        self._stop = threading.Event()
+        self._stop = stop or threading.Event()
         self._thread = threading.Thread(target=self._read, name="live-reader", daemon=True)
 
     def _read(self) -> None:
@@ -64,6 +66,8 @@ class LatestFrame:
                     delay = start + frame.timestamp_ms / 1000.0 - time.perf_counter()
                     if delay > 0 and self._stop.wait(delay):
                         break
+                if self.on_frame is not None:
+                    self.on_frame(frame)
                 with self._cond:
                     self._slot = frame
                     self.stats.delivered += 1
@@ -81,9 +85,11 @@ class LatestFrame:
             self._thread.start()
         while True:
             with self._cond:
-                while self._slot is None and not self._done:
+                while self._slot is None and not self._done and not self._stop.is_set():
                     self._cond.wait(0.1)
                 frame, self._slot = self._slot, None
+                if self._stop.is_set():
+                    return
                 if frame is None:  # done and nothing left
                     if self._error is not None:
                         raise self._error

@@ -73,3 +73,31 @@ def start_analysis(target: str, *, fps: float | None = None, weights: str | None
     """Create (not start) the worker that analyses ``target``; connect its signals, then ``.start()``."""
     # ignore_errors: the caller connects `errored` and shows the message; superqt must not re-raise it
     return thread_worker(_analyse, start_thread=False, ignore_errors=True)(target, fps, weights, batch_size, interval_s, policy)
+
+
+def _live(make_source, weights: str | None, policy: ReferencePolicy | None, realtime: bool, on_frame,
+          stop) -> Iterator[tuple]:
+    from tsfgui.engine import LatestFrame
+
+    model = load_weights(weights) if weights else None
+    source = make_source()
+    gate = LatestFrame(source, realtime=realtime, on_frame=on_frame, stop=stop)
+    try:
+        analyzer = Analyzer(model, batch_size=1, policy=policy, reserve_cpus=1)  # one core for camera and UI
+        yield ("opened", source.info)
+        yield ("model", describe_model(model), device_name(analyzer.device))
+        for result in analyzer.run(gate, should_stop=stop.is_set):
+            stats = gate.stats
+            yield ("live", result.compact(), stats.source_fps, stats.analysis_fps, stats.dropped)
+    finally:
+        gate.close()
+        source.close()
+
+
+def start_live(make_source, *, weights: str | None = None, policy: ReferencePolicy | None = None,
+               realtime: bool = False, on_frame=None, stop=None) -> GeneratorWorker:
+    """Create (not start) the worker of a live session: ``make_source()`` runs in the worker (opening
+    a camera may take seconds); every frame goes to ``on_frame`` (reader thread) for display, the
+    newest one to the model. Set the ``stop`` event to end it; the camera is released in the worker."""
+    return thread_worker(_live, start_thread=False, ignore_errors=True)(make_source, weights, policy, realtime,
+                                                                        on_frame, stop)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Callable
+
+import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThreadPool, Qt, Signal
+from PySide6.QtCore import QThreadPool, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QProgressBar, QSlider
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMessageBox, QProgressBar,
+                               QSlider)
 
 from tsfgui.engine import FixedOnset, FrameResult, NeutralBaseline, ReferencePolicy, RollingLag
-from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
+from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSource, SourceInfo, WebcamSource, list_cameras
 
-from .analysis_worker import start_analysis
+from .analysis_worker import start_analysis, start_live
 from .badge import EmotionBadge
 from .inspector import HEATMAP_LUT, Inspection, InspectorPanel, InspectorWorker, InspectRequest
 from .player import SHORTCUTS, PlayerWindow
@@ -49,6 +54,11 @@ class MainWindow(PlayerWindow):
         self.inspection: Inspection | None = None
         self.heatmap_kind: str | None = "gradcam"
         self.policy: ReferencePolicy = RollingLag()
+        self.live = False
+        self.live_stats = (0.0, 0.0, 0)  # camera fps, analysis fps, dropped frames
+        self._live_stop: threading.Event | None = None
+        self._live_frame = None  # newest camera frame (index, ts, RGB), written by the reader thread
+        self._live_shown = -1
         self._rate_mark: tuple[float, int] | None = None
         self._build_widgets()
         super().__init__(None)
@@ -111,6 +121,7 @@ class MainWindow(PlayerWindow):
         file_menu = menu.addMenu("&File")
         self._action(file_menu, "Open &video…", self._ask_video, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open frame &folder…", self._ask_folder)
+        self._action(file_menu, "Open &webcam…", self._ask_webcam)
         file_menu.addSeparator()
         self._action(file_menu, "&Export frames as CSV…", lambda: self._ask_save("Export per-frame CSV", "CSV (*.csv)",
                                                                                  self.export_csv))
@@ -152,6 +163,7 @@ class MainWindow(PlayerWindow):
     # --- opening and analysis ----------------------------------------------------------------
     def open(self, target: str, fps: float | None = None) -> None:
         """Show ``target`` and analyse it in the background."""
+        self._end_live()
         self._target, self._fps = str(target), fps
         self.results.clear()
         self.analysis_done = False
@@ -255,7 +267,101 @@ class MainWindow(PlayerWindow):
         self._rate_mark = None
         worker.start()
 
+    # --- live -------------------------------------------------------------------------------
+    def open_live(self, make_source: Callable[[], FrameSource], *, realtime: bool = False) -> None:
+        """Show a live source (a camera) at its own rate and analyse the newest frame each time.
+
+        ``make_source`` runs in the worker; ``realtime`` paces a file at its frame rate (a stand-in
+        camera for demos and tests)."""
+        self._stop_analysis()
+        self._stop_inspector()
+        self._stop_reader()
+        self._target = None
+        self.info, self.current, self.results = None, -1, {}
+        self.live, self._live_frame, self._live_shown = True, None, -1
+        self.slider.setEnabled(False)
+        self.play_button.setEnabled(False)
+        self._set_error(None)
+        self._generation += 1
+        generation = self._generation
+        self._live_stop = threading.Event()
+        worker = start_live(make_source, weights=self.weights, policy=self.policy, realtime=realtime,
+                            on_frame=self._on_live_frame, stop=self._live_stop)
+        worker.yielded.connect(lambda message: self._on_live_message(generation, message))
+        worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
+        self._worker = worker
+        if not hasattr(self, "_live_timer"):
+            self._live_timer = QTimer(self)
+            self._live_timer.timeout.connect(self._show_live_frame)
+        self._live_timer.start(10)
+        worker.start()
+
+    def _on_live_frame(self, frame) -> None:  # runs in the reader thread: convert there, hand over by reference
+        self._live_frame = (frame.index, frame.timestamp_ms, cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB))
+
+    def _show_live_frame(self) -> None:
+        latest = self._live_frame
+        if latest is None or latest[0] == self._live_shown:
+            return
+        index, timestamp_ms, rgb = latest
+        self._live_shown = index
+        self._on_frame(index, timestamp_ms, rgb)
+        camera, analysis, dropped = self.live_stats
+        self.position_label.setText(f"live · {timestamp_ms / 1000:.1f} s")
+        self.rate_label.setText(f"camera {camera:.1f} fps · analysis {analysis:.1f} fps · dropped {dropped}")
+
+    def _on_live_message(self, generation: int, message: tuple) -> None:
+        if generation != self._generation:
+            return
+        kind = message[0]
+        if kind == "opened":
+            self.info = message[1]
+            self.setWindowTitle(f"tsfgui — {self.info.name} (live)")
+            self.plots.reset(0, self.info.fps, self.badge._names)
+        elif kind == "live":
+            _, result, camera, analysis, dropped = message
+            self.live_stats = (camera, analysis, dropped)
+            self.results = {result.index: result}  # live keeps only the newest result
+            if result.class_names and not self.badge._names:
+                self._classes_known(result.class_names)
+            self.plots.add_results([result])
+            t = result.timestamp_ms / 1000.0
+            self.plots.diff_plot.setXRange(max(0.0, t - 10.0), t + 0.5, padding=0)
+            self.badge.show_prediction(result.probabilities, result.status)
+            self._draw_face(result.face)
+        else:
+            self._on_message(generation, message)
+
+    def _end_live(self) -> None:
+        if self.live:
+            self._stop_analysis()
+            self._live_timer.stop()
+            self.live = False
+            self.play_button.setEnabled(True)
+
+    def _ask_webcam(self) -> None:
+        self.statusBar().showMessage("Looking for cameras …")
+        from superqt.utils import thread_worker
+
+        worker = thread_worker(list_cameras, start_thread=False, ignore_errors=True)()
+        worker.returned.connect(self._choose_camera)
+        worker.start()
+
+    def _choose_camera(self, cameras: list[int]) -> None:
+        if not cameras:
+            self._set_error("No camera found: none of the first cameras opened. Connect one, close other programs "
+                            "that use it, and check the system's camera permission.")
+            return
+        names = [f"camera {i}" for i in cameras]
+        name, ok = QInputDialog.getItem(self, "Open webcam", "Camera:", names, 0, False)
+        if ok:
+            index = cameras[names.index(name)]
+            self.open_live(lambda: WebcamSource(index))
+
     def _stop_analysis(self) -> None:
+        if self._live_stop is not None:
+            self._live_stop.set()
+            self._live_stop = None
         if self._worker is not None:
             self._worker.quit()
             self._worker = None
@@ -329,6 +435,8 @@ class MainWindow(PlayerWindow):
     # --- per-frame display -------------------------------------------------------------------
     def _show_frame_analysis(self, index: int) -> None:
         self.plots.set_cursor(index)
+        if self.live:
+            return
         result = self.results.get(index)
         if result is None:
             self.badge.show_prediction(None, "not analysed yet" if not self.analysis_done else "")
@@ -342,8 +450,12 @@ class MainWindow(PlayerWindow):
         self.request_inspection(index)
 
     def _redraw_overlay(self) -> None:
+        if self.live:
+            return  # live overlays follow the newest analysed frame (see _on_live_message)
         result = self.results.get(self.current)
-        face = result.face if result is not None else None
+        self._draw_face(result.face if result is not None else None)
+
+    def _draw_face(self, face) -> None:
         if face is None or not self.show_face_action.isChecked():
             self.landmarks_item.setData([], [])
             self.box_item.setData([], [])
@@ -414,6 +526,8 @@ class MainWindow(PlayerWindow):
         box.open()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if self.live:
+            self._live_timer.stop()
         self._stop_analysis()
         self._stop_inspector()
         super().closeEvent(event)
