@@ -194,3 +194,31 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
             raise RuntimeError("crash while writing")
     assert path.read_text() == "complete old file\n"
     assert [p.name for p in tmp_path.iterdir()] == ["frames.csv"]
+
+
+def test_results_cache_round_trip_and_key(model, sample_frames, tracker, tmp_path):
+    from tsfgui.engine import ResultsCache, cache_key
+
+    blank = np.full_like(sample_frames[0].image, 128)
+    frames = [Frame(f.index, f.timestamp_ms, blank if f.index == 3 else f.image) for f in sample_frames[:15]]
+    results = list(Analyzer(model, tracker=fresh(tracker)).run(frames))
+    cache = ResultsCache(tmp_path / "cache")
+    key = cache_key(SAMPLE, None, {"policy": "rolling lag 200 ms"})
+    assert cache.load(key) is None
+    cache.save(key, results, model.class_names)
+    loaded = cache.load(key)
+    assert len(loaded) == 15
+    for a, b in zip(results, loaded):
+        assert (a.index, a.reference_index, a.status, a.label) == (b.index, b.reference_index, b.status, b.label)
+        assert a.diff == pytest.approx(b.diff)
+        if a.face is not None:
+            np.testing.assert_allclose(a.face.landmarks, b.face.landmarks)
+            np.testing.assert_array_equal(a.face.matrix, b.face.matrix)
+            assert a.face.quality is b.face.quality and b.face.crop is None
+    # anything that changes the results changes the key
+    assert cache_key(SAMPLE, None, {"policy": "marked onset at frame 3"}) != key
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"x")
+    assert cache_key(SAMPLE, weights, {"policy": "rolling lag 200 ms"}) != key
+    cache.path(key).write_bytes(b"damaged")
+    assert cache.load(key) is None  # an unusable entry is a miss, not a crash

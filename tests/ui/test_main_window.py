@@ -171,3 +171,16 @@ def test_exports_csv_snapshot_and_plot(qtbot, window, tmp_path):
     w.export_plot(str(tmp_path / "plot.svg"))
     assert cv2.imread(str(tmp_path / "plot.png")) is not None
     assert "<svg" in (tmp_path / "plot.svg").read_text()[:2000]
+
+
+def test_reopening_the_same_file_and_settings_does_not_recompute(qtbot, window):
+    first = window(SAMPLE)
+    qtbot.waitUntil(lambda: first.analysis_done, timeout=60_000)
+    assert not first.from_cache
+    qtbot.waitUntil(lambda: any(first.results_cache.directory.glob("*.npz")), timeout=30_000)
+    again = window(SAMPLE)
+    assert again.from_cache and again.analysis_done and len(again.results) == 300
+    assert again.results[250].diff == pytest.approx(first.results[250].diff)
+    qtbot.waitUntil(lambda: again.current == 0, timeout=10_000)
+    again.set_policy(FixedOnset(5))  # other settings: analysed again
+    assert not again.from_cache and not again.analysis_done

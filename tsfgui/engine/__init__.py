@@ -5,9 +5,10 @@ from .exports import atomic_write, frame_columns, write_frames_csv
 from .live import LatestFrame, LiveStats
 from .pairing import FixedOnset, FrameHistory, FrameRecord, NeutralBaseline, ReferencePolicy, RollingLag, default_policy
 from .results import DIFF_KEYS, FrameResult
+from .results_cache import ResultsCache, cache_key, default_cache_dir
 
 __all__ = [
     "HEATMAP_KINDS", "Analyzer", "AnalyzerStats", "LatestFrame", "LiveStats", "FixedOnset", "FrameHistory",
     "FrameRecord", "NeutralBaseline", "ReferencePolicy", "RollingLag", "default_policy", "DIFF_KEYS", "FrameResult", "atomic_write",
-    "frame_columns", "write_frames_csv",
+    "frame_columns", "write_frames_csv", "ResultsCache", "cache_key", "default_cache_dir",
 ]

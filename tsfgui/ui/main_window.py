@@ -54,6 +54,12 @@ class MainWindow(PlayerWindow):
         self.inspection: Inspection | None = None
         self.heatmap_kind: str | None = "gradcam"
         self.policy: ReferencePolicy = RollingLag()
+        from tsfgui.engine import ResultsCache
+
+        self.results_cache = ResultsCache()
+        self.from_cache = False
+        self.cache_error: str | None = None
+        self._cache_pending: str | None = None
         self.live = False
         self.live_stats = (0.0, 0.0, 0)  # camera fps, analysis fps, dropped frames
         self._live_stop: threading.Event | None = None
@@ -254,10 +260,41 @@ class MainWindow(PlayerWindow):
         rgba[..., 3] = np.clip(on_frame * self.opacity.value() * 2.55, 0, 255).astype(np.uint8)
         self.heatmap_item.setImage(rgba, autoLevels=False, levels=(0, 255))
 
+    def _cache_key(self) -> str | None:
+        from tsfgui import __version__
+        from tsfgui.engine import cache_key
+
+        try:
+            return cache_key(self._target, self.weights, {"policy": self.policy.describe(), "fps": self._fps,
+                                                          "version": __version__})
+        except OSError:
+            return None
+
     def _start_analysis(self) -> None:
         self._stop_analysis()
         self._generation += 1
         generation = self._generation
+        key = self._cache_key()
+        cached = self.results_cache.load(key) if key else None
+        if cached is not None:  # the same file, model and settings were analysed before
+            self.results = {r.index: r for r in cached}
+            self.analysis_done = True
+            self.from_cache = True
+            names = next((r.class_names for r in cached if r.class_names), ())
+            from .analysis_worker import describe_model
+
+            self.model_description = f"{'TSFmicro ' + ', '.join(names) if names else describe_model(None)}"
+            self.model_label.setText(f"{self.model_description} · from cache · reference: {self.policy.describe()}")
+            self.progress.setRange(0, len(cached))
+            self.progress.setValue(len(cached))
+            if names:
+                self._classes_known(names)
+            self.plots.add_results(cached)
+            if self.current >= 0:
+                self._show_frame_analysis(self.current)
+            return
+        self.from_cache = False
+        self._cache_pending = key
         worker = start_analysis(self._target, fps=self._fps, weights=self.weights, policy=self.policy)
         worker.yielded.connect(lambda message: self._on_message(generation, message))
         worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
@@ -411,9 +448,31 @@ class MainWindow(PlayerWindow):
             self._set_error(f"Analysis stopped: {exc}")
 
     def _on_finished(self, generation: int) -> None:
-        if generation == self._generation:
+        if generation == self._generation and self.error is None and self._worker is not None:
             self.analysis_done = True
             self.plots.refresh()
+            if self._cache_pending and self.info is not None and len(self.results) == self.info.frame_count:
+                self._save_cache(self._cache_pending, list(self.results.values()))
+
+    def _save_cache(self, key: str, results: list[FrameResult]) -> None:
+        """Write the finished analysis to the results cache in a plain background thread (joined on close)."""
+        names = next((r.class_names for r in results if r.class_names), ())
+
+        def write() -> None:
+            try:
+                self.results_cache.save(key, results, names)
+            except OSError as exc:  # a full or read-only disk only costs the next re-open some time
+                self.cache_error = f"Results not cached: {exc}"
+
+        self._join_cache_writer()
+        self._cache_writer = threading.Thread(target=write, name="results-cache-writer")
+        self._cache_writer.start()
+
+    def _join_cache_writer(self) -> None:
+        writer = getattr(self, "_cache_writer", None)
+        if writer is not None:
+            writer.join()
+            self._cache_writer = None
 
     def _set_error(self, message: str | None) -> None:
         self.error = message
@@ -529,5 +588,6 @@ class MainWindow(PlayerWindow):
         if self.live:
             self._live_timer.stop()
         self._stop_analysis()
+        self._join_cache_writer()
         self._stop_inspector()
         super().closeEvent(event)

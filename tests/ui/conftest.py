@@ -1,0 +1,27 @@
+"""UI test fixtures: a private results cache per test, and no thread left running after a test."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def private_results_cache(tmp_path, monkeypatch):
+    """Each test analyses afresh and never touches the user's cache."""
+    monkeypatch.setenv("TSFGUI_CACHE_DIR", str(tmp_path / "results-cache"))
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(qapp):
+    """Fail a test that leaves a worker running (pool workers or Python threads it started)."""
+    from PySide6.QtCore import QThreadPool
+
+    before = set(threading.enumerate())
+    yield
+    pool = QThreadPool.globalInstance()
+    pool.waitForDone(10_000)
+    assert pool.activeThreadCount() == 0, "a test left a QThreadPool worker running"
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
+    assert not leaked, f"a test left threads running: {leaked}"
