@@ -11,6 +11,7 @@ import pytest
 def private_results_cache(tmp_path, monkeypatch):
     """Each test analyses afresh and never touches the user's cache."""
     monkeypatch.setenv("TSFGUI_CACHE_DIR", str(tmp_path / "results-cache"))
+    monkeypatch.setenv("TSFGUI_CONFIG_DIR", str(tmp_path / "config"))
 
 
 @pytest.fixture(autouse=True)

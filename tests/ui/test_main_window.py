@@ -184,3 +184,20 @@ def test_reopening_the_same_file_and_settings_does_not_recompute(qtbot, window):
     qtbot.waitUntil(lambda: again.current == 0, timeout=10_000)
     again.set_policy(FixedOnset(5))  # other settings: analysed again
     assert not again.from_cache and not again.analysis_done
+
+
+def test_drop_a_file_to_open_it_and_it_is_remembered(qtbot, window, tmp_path, media):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl, Qt
+    from PySide6.QtGui import QDropEvent
+
+    clip = media.write_cv2(tmp_path / "dropped.avi", "MJPG", 20)
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.info is not None, timeout=10_000)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(clip))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(event)
+    qtbot.waitUntil(lambda: w.info is not None and w.info.name == "dropped.avi", timeout=10_000)
+    assert w.recent_files()[:2] == [str(clip.resolve()), str(Path(SAMPLE).resolve())]
+    assert [a.text() for a in w.recent_menu.actions()][:2] == ["dropped.avi", "sample_interview.mp4"]

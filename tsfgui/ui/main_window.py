@@ -89,7 +89,55 @@ class MainWindow(PlayerWindow):
         self.opacity.setMaximumWidth(140)
         self.opacity.setToolTip("heatmap opacity")
 
+    # --- settings: recent files ---------------------------------------------------------------
+    @staticmethod
+    def settings():
+        """The app's settings file (``$TSFGUI_CONFIG_DIR/tsfgui.ini`` or the platform's config folder)."""
+        import os
+
+        from PySide6.QtCore import QSettings, QStandardPaths
+
+        folder = os.environ.get("TSFGUI_CONFIG_DIR") or QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.GenericConfigLocation) + "/tsfgui"
+        return QSettings(f"{folder}/tsfgui.ini", QSettings.Format.IniFormat)
+
+    def recent_files(self) -> list[str]:
+        value = self.settings().value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember_recent(self, target: str) -> None:
+        from pathlib import Path
+
+        path = str(Path(target).resolve())
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        settings = self.settings()
+        settings.setValue("recent", recent[:10])
+        settings.sync()
+        self._fill_recent_menu()
+
+    def _fill_recent_menu(self) -> None:
+        from pathlib import Path
+
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open(p, fps=self._fps))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    # --- drag and drop ---------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open(files[0], fps=self._fps)
+
     def _build_docks_and_menus(self) -> None:
+        self.setAcceptDrops(True)
         self.error_banner.setStyleSheet("background: #8b1e1e; color: white; padding: 6px;")
         self.error_banner.setWordWrap(True)
         self.error_banner.hide()
@@ -128,6 +176,8 @@ class MainWindow(PlayerWindow):
         self._action(file_menu, "Open &video…", self._ask_video, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open frame &folder…", self._ask_folder)
         self._action(file_menu, "Open &webcam…", self._ask_webcam)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._fill_recent_menu()
         file_menu.addSeparator()
         self._action(file_menu, "&Export frames as CSV…", lambda: self._ask_save("Export per-frame CSV", "CSV (*.csv)",
                                                                                  self.export_csv))
@@ -482,6 +532,8 @@ class MainWindow(PlayerWindow):
             self.statusBar().showMessage(message)
 
     def _on_opened(self, info: SourceInfo) -> None:
+        if self._target is not None and info.kind != "webcam":
+            self._remember_recent(self._target)
         self.progress.setRange(0, info.frame_count or 0)
         self.plots.reset(info.frame_count or 0, info.fps, self.badge._names)
         self.plots.add_results(self.results.values())
