@@ -121,3 +121,68 @@ def test_bench_runs_a_benchmark_and_prints_figures():
 def test_unknown_bench_is_one_line_exit_2():
     out = run("bench", "warp-drive")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "face" in out.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_train_and_eval_have_help_naming_the_recipe(command):
+    out = run(command, "--help")
+    assert out.returncode == 0 and "--epochs" in out.stdout and "8e-4" in out.stdout and "--model-size" in out.stdout
+
+
+def test_eval_runs_loso_on_a_synthetic_set_and_resumes(tmp_path):
+    args = ["eval", "--dataset", "synthetic", "--root", str(tmp_path / "set"), "--synthetic-subjects", "2",
+            "--synthetic-clips", "3", "--synthetic-size", "200", "--out", str(tmp_path / "out"),
+            "--cache", str(tmp_path / "cache"), "--config", str(tmp_path / "quick.toml"), "--epochs", "1", "-q"]
+    (tmp_path / "quick.toml").write_text('model_size = "tiny"\nbatch-size = 4\nepochs = 50\n')  # the command line wins
+    out = run(*args, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "UF1" in out.stdout and "pooled over 2 folds" in out.stdout
+    import json
+
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert doc["recipe"]["epochs"] == 1 and doc["recipe"]["batch_size"] == 4 and doc["model_config"]["img_size"] == 32
+    assert (tmp_path / "set" / "CASME2-coding-20140508.xlsx").is_file()
+    assert {p.name for p in (tmp_path / "out").iterdir()} >= {"metrics.json", "metrics.md", "confusion.png", "folds"}
+    again = run(*args, timeout=300)  # every fold is done: nothing is trained again
+    assert again.returncode == 0 and "2 fold(s) read from an earlier run, 0 trained now" in again.stdout
+
+
+def test_train_then_eval_the_saved_weights(tmp_path):
+    common = ["--dataset", "synthetic", "--root", str(tmp_path / "set"), "--synthetic-subjects", "2",
+              "--synthetic-clips", "3", "--synthetic-size", "200", "--cache", str(tmp_path / "cache"), "-q"]
+    weights = tmp_path / "w.safetensors"
+    out = run("train", *common, "--out", str(tmp_path / "t"), "--model-size", "tiny", "--epochs", "1",
+              "--batch-size", "4", "--holdout-subjects", "1", "--fp16", "--weights-out", str(weights), timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert weights.is_file() and "held-out subjects" in out.stdout
+    import json
+
+    from tsfgui.model import read_metadata
+
+    prov = json.loads(read_metadata(weights)["provenance"])
+    assert prov["dataset"] == "synthetic" and prov["validated_on_real_data"] is False and "NOT validated" in prov["warning"]
+    assert prov["command"].startswith("tsfgui train --dataset synthetic")
+    ev = run("eval", *common, "--out", str(tmp_path / "e"), "--weights", str(weights), timeout=300)
+    assert ev.returncode == 0, ev.stderr
+    assert "accuracy" in ev.stdout and (tmp_path / "e" / "metrics.md").is_file()
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--dataset", "casme2", "--root", "/nonexistent/casme2"], "not found"),
+    (["--dataset", "samm"], "--root"),
+    (["--dataset", "casme2", "--root", ".", "--scheme", "casme3_7"], "does not apply"),
+    (["--dataset", "casme2", "--root", ".", "--patience", "3"], "--val-subjects"),
+    (["--dataset", "casme2", "--root", ".", "--config", "/nonexistent.toml"], "config file"),
+])
+def test_train_and_eval_bad_input_is_one_line_exit_2(tmp_path, extra, words):
+    for command in ("train", "eval"):
+        out = run(command, *extra, "--out", str(tmp_path / "o"))
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.count("\n") == 1 and words in out.stderr and "Traceback" not in out.stderr
+
+
+def test_eval_takes_options_from_a_toml_config(tmp_path):
+    (tmp_path / "c.toml").write_text('epochs = "many"\n')
+    out = run("eval", "--dataset", "casme2", "--root", str(tmp_path), "--out", str(tmp_path / "o"),
+              "--config", str(tmp_path / "c.toml"))
+    assert out.returncode == 2 and "epochs" in out.stderr

@@ -65,6 +65,18 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return samples_cli.run(args)
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tsfgui.train import cli as train_cli
+
+    return train_cli.run_train(args, args.parser_, UsageError)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from tsfgui.train import cli as train_cli
+
+    return train_cli.run_eval(args, args.parser_, UsageError)
+
+
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
 
@@ -123,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
                             description=samples_cli.DESCRIPTION)
     samples_cli.add_arguments(sample)
     sample.set_defaults(func=_cmd_sample, prog=f"{PROG} sample")
+
+    from tsfgui.train import cli as train_cli
+
+    train = sub.add_parser("train", help="train TSFmicro on a dataset and save the weights",
+                           description=train_cli.TRAIN_DESCRIPTION)
+    train_cli.add_train_arguments(train)
+    train.set_defaults(func=_cmd_train, parser_=train)
+
+    evaluate = sub.add_parser("eval", help="LOSO / k-fold evaluation (accuracy, UF1, UAR) or test trained weights",
+                              description=train_cli.EVAL_DESCRIPTION)
+    train_cli.add_eval_arguments(evaluate)
+    evaluate.set_defaults(func=_cmd_eval, parser_=evaluate)
     return parser
 
 

@@ -6,32 +6,11 @@ from __future__ import annotations
 import csv
 import math
 import os
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
+
+from tsfgui.io.atomic import atomic_write
 
 from .results import DIFF_KEYS, FrameResult
-
-
-@contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success it replaces ``path``, on error it is removed."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, mode, **kwargs) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def frame_columns(class_names: Sequence[str]) -> list[str]:

@@ -31,16 +31,16 @@ what to do.
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
+
+from tsfgui.io.atomic import atomic_path
 
 from .config import ConfigError, LABEL_SCHEMES, TSFmicroConfig
 
@@ -141,15 +141,8 @@ def save_model(model: "torch.nn.Module", path: str | Path, *, dtype: torch.dtype
         "dtype": _STORAGE_DTYPES[dtype],
         "provenance": prov_json,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
     return path
 
 
