@@ -39,7 +39,8 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 
     if args.weights is not None and not Path(args.weights).is_file():
         raise UsageError(f"weights file not found: '{args.weights}'")
-    return run_gui(target, fps=args.fps, weights=args.weights)
+    weights = None if args.no_weights else (args.weights or "demo")
+    return run_gui(target, fps=args.fps, weights=weights)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -113,7 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200) "
                                                             "or to override a video's header")
     gui.add_argument("--weights", default=None, help="TSFmicro weights (.safetensors) to analyse with "
-                                                      "(default: none; difference signals only)")
+                                                      "(default: the demo weights in model_weights/)")
+    gui.add_argument("--no-weights", action="store_true", help="start without a model (difference signals only)")
     gui.set_defaults(func=_cmd_gui)
 
     info = sub.add_parser("info", help="print what a video or frame folder contains",

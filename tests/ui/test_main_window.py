@@ -201,3 +201,17 @@ def test_drop_a_file_to_open_it_and_it_is_remembered(qtbot, window, tmp_path, me
     qtbot.waitUntil(lambda: w.info is not None and w.info.name == "dropped.avi", timeout=10_000)
     assert w.recent_files()[:2] == [str(clip.resolve()), str(Path(SAMPLE).resolve())]
     assert [a.text() for a in w.recent_menu.actions()][:2] == ["dropped.avi", "sample_interview.mp4"]
+
+
+def test_demo_weights_show_their_warning_while_loaded(qtbot, window):
+    from tsfgui.ui.app import default_weights
+
+    demo = default_weights()
+    assert demo is not None, "the demo weights ship in model_weights/"
+    w = window(SAMPLE, weights=demo)
+    qtbot.waitUntil(lambda: w.warning_banner.isVisibleTo(w), timeout=30_000)
+    assert "NOT validated on real" in w.warning_banner.text()
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
+    qtbot.waitUntil(lambda: any(w.results_cache.directory.glob("*.npz")), timeout=30_000)
+    again = window(SAMPLE, weights=demo)  # from the cache: the warning still shows
+    assert again.from_cache and again.warning_banner.isVisibleTo(again)

@@ -26,6 +26,16 @@ def describe_model(model) -> str:
     return f"TSFmicro {model.label_scheme} ({names})"
 
 
+def provenance_warning(provenance: dict | None) -> str | None:
+    """The warning a weights file's provenance carries (demo weights: synthetic data only), or None."""
+    provenance = provenance or {}
+    if provenance.get("warning"):
+        return str(provenance["warning"])
+    if provenance.get("synthetic") or provenance.get("validated_on_real_data") is False:
+        return "These weights were not validated on real micro-expression data; for demonstration only."
+    return None
+
+
 def load_weights(path: str):
     """Load a weights file (safetensors, or a research checkpoint read safely)."""
     from tsfgui.model import TSFmicro
@@ -48,7 +58,8 @@ def _analyse(target: str, fps: float | None, weights: str | None, batch_size: in
     source = open_source(target, fps=fps)
     try:
         analyzer = Analyzer(model, batch_size=batch_size, policy=policy)
-        yield ("model", describe_model(model), device_name(analyzer.device))
+        yield ("model", describe_model(model), device_name(analyzer.device),
+               provenance_warning(getattr(model, "provenance", None)))
         chunk: list[FrameResult] = []
         last = time.perf_counter()
         done = 0
@@ -85,7 +96,8 @@ def _live(make_source, weights: str | None, policy: ReferencePolicy | None, real
     try:
         analyzer = Analyzer(model, batch_size=1, policy=policy, reserve_cpus=1)  # one core for camera and UI
         yield ("opened", source.info)
-        yield ("model", describe_model(model), device_name(analyzer.device))
+        yield ("model", describe_model(model), device_name(analyzer.device),
+               provenance_warning(getattr(model, "provenance", None)))
         for result in analyzer.run(gate, should_stop=stop.is_set):
             stats = gate.stats
             yield ("live", result.compact(), stats.source_fps, stats.analysis_fps, stats.dropped)

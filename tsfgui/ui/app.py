@@ -7,6 +7,13 @@ import sys
 from pathlib import Path
 
 SAMPLE_VIDEO = Path(__file__).resolve().parents[2] / "resources" / "sample_interview.mp4"
+#: Weights the app loads when none are given (trained on synthetic data only; the app says so).
+DEMO_WEIGHTS = Path(__file__).resolve().parents[2] / "model_weights" / "tsfmicro-demo-3class.safetensors"
+
+
+def default_weights() -> str | None:
+    """The demo weights when they are installed, else None (difference signals only)."""
+    return str(DEMO_WEIGHTS) if DEMO_WEIGHTS.is_file() else None
 
 
 
@@ -23,8 +30,9 @@ def display_problem() -> str | None:
             "session, or use the headless commands (see 'tsfgui --help')")
 
 
-def run_gui(target: str | None = None, fps: float | None = None, weights: str | None = None) -> int:
-    """Show the main window on ``target`` (default: the bundled sample) until it is closed."""
+def run_gui(target: str | None = None, fps: float | None = None, weights: str | None = "demo") -> int:
+    """Show the main window on ``target`` (default: the bundled sample) until it is closed.
+    ``weights``: a weights file, ``"demo"`` (the demo weights when installed) or None (no model)."""
     problem = display_problem()
     if problem:
         print(f"tsfgui: error: {problem}", file=sys.stderr)
@@ -37,6 +45,6 @@ def run_gui(target: str | None = None, fps: float | None = None, weights: str | 
     app.setApplicationName("tsfgui")
     if target is None and SAMPLE_VIDEO.exists():
         target = str(SAMPLE_VIDEO)
-    window = MainWindow(target, fps=fps, weights=weights)
+    window = MainWindow(target, fps=fps, weights=default_weights() if weights == "demo" else weights)
     window.show()
     return app.exec()

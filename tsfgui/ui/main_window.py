@@ -82,6 +82,7 @@ class MainWindow(PlayerWindow):
         self.model_label = QLabel("")
         self.rate_label = QLabel("")
         self.error_banner = QLabel("")
+        self.warning_banner = QLabel("")
         self.inspector_panel = InspectorPanel()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
@@ -142,6 +143,10 @@ class MainWindow(PlayerWindow):
         self.error_banner.setWordWrap(True)
         self.error_banner.hide()
         self.centralWidget().layout().insertWidget(0, self.error_banner)
+        self.warning_banner.setStyleSheet("background: #f2c94c; color: black; padding: 4px;")
+        self.warning_banner.setWordWrap(True)
+        self.warning_banner.hide()
+        self.centralWidget().layout().insertWidget(0, self.warning_banner)
         self.plots.seekRequested.connect(self.seek)
         self.frameShown.connect(self._show_frame_analysis)
         for title, widget, area in (("Prediction", self.badge, Qt.DockWidgetArea.RightDockWidgetArea),
@@ -310,6 +315,22 @@ class MainWindow(PlayerWindow):
         rgba[..., 3] = np.clip(on_frame * self.opacity.value() * 2.55, 0, 255).astype(np.uint8)
         self.heatmap_item.setImage(rgba, autoLevels=False, levels=(0, 255))
 
+    def _weights_warning(self) -> str | None:
+        """The warning stored in the weights file's metadata (read without loading the tensors)."""
+        if not self.weights:
+            return None
+        import json
+
+        from tsfgui.model.weights import WeightsError, read_metadata
+
+        try:
+            provenance = json.loads(read_metadata(self.weights).get("provenance") or "{}")
+        except (WeightsError, ValueError, OSError):
+            return None
+        from .analysis_worker import provenance_warning
+
+        return provenance_warning(provenance)
+
     def _cache_key(self) -> str | None:
         from tsfgui import __version__
         from tsfgui.engine import cache_key
@@ -335,6 +356,7 @@ class MainWindow(PlayerWindow):
 
             self.model_description = f"{'TSFmicro ' + ', '.join(names) if names else describe_model(None)}"
             self.model_label.setText(f"{self.model_description} · from cache · reference: {self.policy.describe()}")
+            self._set_warning(self._weights_warning())
             self.progress.setRange(0, len(cached))
             self.progress.setValue(len(cached))
             if names:
@@ -459,8 +481,9 @@ class MainWindow(PlayerWindow):
             return  # a late batch from an analysis that was replaced
         kind = message[0]
         if kind == "model":
-            _, self.model_description, device = message
+            _, self.model_description, device, warning = message
             self.model_label.setText(f"{self.model_description} · {device} · reference: {self.policy.describe()}")
+            self._set_warning(warning)
         elif kind == "results":
             _, batch, done = message
             for r in batch:
@@ -523,6 +546,11 @@ class MainWindow(PlayerWindow):
         if writer is not None:
             writer.join()
             self._cache_writer = None
+
+    def _set_warning(self, message: str | None) -> None:
+        """Show the loaded model's warning (e.g. demo weights) above the video for as long as it is loaded."""
+        self.warning_banner.setText(f"⚠ Model: {message}" if message else "")
+        self.warning_banner.setVisible(bool(message))
 
     def _set_error(self, message: str | None) -> None:
         self.error = message

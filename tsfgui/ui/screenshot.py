@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .app import SAMPLE_VIDEO, display_problem
+from .app import SAMPLE_VIDEO, default_weights, display_problem
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("video", nargs="?", default=str(SAMPLE_VIDEO), help="video or frame folder (default: sample)")
     parser.add_argument("--frame", type=int, default=0, help="frame to show (default 0)")
     parser.add_argument("--size", default="1100x760", help="window size WxH (default 1100x760)")
-    parser.add_argument("--weights", default=None, help="weights file to analyse with (default: none)")
+    parser.add_argument("--weights", default=default_weights(), help="weights file to analyse with "
+                        "(default: the demo weights)")
+    parser.add_argument("--no-weights", action="store_true", help="no model: difference signals only")
     parser.add_argument("--wait-analysis", action="store_true", help="wait until the whole video is analysed")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the frame")
     args = parser.parse_args(argv)
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = MainWindow(args.video, weights=args.weights)
+    window = MainWindow(args.video, weights=None if args.no_weights else args.weights)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
     window.show()
