@@ -186,3 +186,54 @@ def test_eval_takes_options_from_a_toml_config(tmp_path):
     out = run("eval", "--dataset", "casme2", "--root", str(tmp_path), "--out", str(tmp_path / "o"),
               "--config", str(tmp_path / "c.toml"))
     assert out.returncode == 2 and "epochs" in out.stderr
+
+
+def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tmp_path, media):
+    import csv
+    import json
+    import shutil
+
+    sample = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    clip = inputs / "short.avi"
+    from tsfgui.io import VideoFileSource
+
+    import cv2
+
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    with VideoFileSource(sample) as src:
+        for frame in src:
+            if frame.index >= 24:
+                break
+            writer.write(frame.image)
+    writer.release()
+    (inputs / "broken.mp4").write_text("not a video\n" * 20)
+    frames = tmp_path / "EP01"
+    frames.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(frames / f"img{i + 1}.jpg"), media.numbered_frame(i))
+    out = tmp_path / "out"
+    first = run("analyze", str(inputs), str(frames), "--out", str(out), "-q", timeout=300)
+    assert first.returncode == 1, first.stderr  # one input failed
+    assert "broken.mp4" in first.stderr and "text file" in first.stderr
+    assert "2 analysed, 0 skipped" in first.stdout
+    rows = list(csv.DictReader((out / "short" / "frames.csv").open()))
+    assert len(rows) == 24 and rows[0]["face_detected"] == "1" and rows[10]["diff_mouth"] != ""
+    assert json.loads((out / "short" / "done.json").read_text())["frames"] == 24
+    assert len(list(csv.DictReader((out / "EP01" / "frames.csv").open()))) == 5
+    mtime = (out / "short" / "frames.csv").stat().st_mtime_ns
+    again = run("analyze", str(inputs), str(frames), "--out", str(out), "-q", timeout=300)
+    assert "0 analysed, 2 skipped" in again.stdout
+    assert (out / "short" / "frames.csv").stat().st_mtime_ns == mtime
+    # an interrupted run leaves no done.json: the input is redone from the start
+    (out / "EP01" / "done.json").unlink()
+    (out / "EP01" / ".frames.csv.abc.part").write_text("half")
+    third = run("analyze", str(frames), "--out", str(out), "-q", timeout=300)
+    assert third.returncode == 0 and "1 analysed" in third.stdout
+    assert not list((out / "EP01").glob(".*.part"))
+
+
+def test_analyze_bad_input_is_one_line_exit_2(tmp_path):
+    out = run("analyze", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o"))
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "input not found" in out.stderr

@@ -101,6 +101,33 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from tsfgui.engine.batch import analyze_batch
+    from tsfgui.model.weights import WeightsError
+
+    missing = [p for p in args.inputs if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"input not found: '{missing[0]}'")
+    if args.weights and not Path(args.weights).is_file():
+        raise UsageError(f"weights file not found: '{args.weights}'")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UsageError("--device cuda: this machine has no usable CUDA GPU; use --device cpu")
+    try:
+        report = analyze_batch(args.inputs, args.out, weights=args.weights, device=args.device, fps=args.fps,
+                               lag_s=args.lag, batch_size=args.batch_size, show_progress=not args.quiet)
+    except WeightsError as exc:
+        raise UsageError(str(exc)) from None
+    done = sum(o.status == "done" for o in report.outcomes)
+    skipped = sum(o.status == "skipped" for o in report.outcomes)
+    print(f"{done} analysed, {skipped} skipped (finished earlier), {len(report.failed)} failed; results in {args.out}")
+    for o in report.failed:
+        print(f"failed: {o.path}: {o.message}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tsfgui`` with one subparser per command."""
     parser = _Parser(prog=PROG, description="Micro-expression analysis with TSFmicro: desktop app and headless tools. "
@@ -123,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("path", help="video file or folder of frames")
     info.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200)")
     info.set_defaults(func=_cmd_info)
+
+    analyze = sub.add_parser("analyze", help="analyse videos or frame folders headless, one result folder each",
+                             description="Analyse videos or frame folders without a window. Each input gets "
+                                         "OUT/<name>/frames.csv (one row per frame) and done.json; a re-run "
+                                         "skips finished inputs. Exit code 1 when any input failed.")
+    analyze.add_argument("inputs", nargs="+", metavar="VIDEO_OR_FOLDER",
+                         help="video files, frame folders, or folders of videos (searched recursively)")
+    analyze.add_argument("--out", required=True, help="folder for the results")
+    analyze.add_argument("--weights", default=None, help="TSFmicro weights (default: none, difference signals only)")
+    analyze.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
+    analyze.add_argument("--fps", type=float, default=None, help="frame rate of frame folders (default 200)")
+    analyze.add_argument("--lag", type=float, default=0.2, help="seconds between a frame and its reference (0.2)")
+    analyze.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
+    analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    analyze.set_defaults(func=_cmd_analyze)
 
     bench = sub.add_parser("bench", help="measure speed (face, model …) and print the figures",
                            description="Run a benchmark script from bench/ and print what it measures. "

@@ -1,0 +1,167 @@
+"""Headless batch analysis: many videos or frame folders → one result folder each, resumable.
+
+Each input gets ``OUT/<name>/frames.csv`` (one row per frame, see :mod:`tsfgui.engine.exports`),
+streamed row by row into a temporary file that is renamed only when the input is complete, so memory
+does not grow with video length and a crash never leaves half a CSV looking whole. A finished input
+also gets ``done.json`` (what was analysed, with which weights and settings); a re-run skips inputs
+whose ``done.json`` matches and redoes the others from the start. A failing input is reported and
+skipped; the others finish.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceDamagedError, SourceError, open_source
+from tsfgui.io.atomic import atomic_write
+
+from .analyzer import Analyzer
+from .exports import frame_columns, frame_row
+from .pairing import RollingLag
+
+
+@dataclass
+class InputOutcome:
+    """What happened to one input: ``done``, ``skipped`` (finished earlier) or ``failed``."""
+
+    path: Path
+    out_dir: Path
+    status: str
+    frames: int = 0
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class BatchReport:
+    outcomes: list[InputOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[InputOutcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def expand_inputs(paths: Sequence[str | Path]) -> list[Path]:
+    """Videos and frame folders named by ``paths``: a folder holding images is one frame folder; any
+    other folder contributes the videos inside it (recursively, sorted)."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir() and not any(c.suffix.lower() in IMAGE_EXTENSIONS for c in p.iterdir() if c.is_file()):
+            found.extend(sorted(c for c in p.rglob("*") if c.is_file() and c.suffix.lower() in VIDEO_EXTENSIONS))
+        else:
+            found.append(p)
+    return found
+
+
+def output_dir(out: Path, source: Path, taken: set[str]) -> Path:
+    """``out/<stem>``, with a short hash of the full path added when two inputs share a name."""
+    name = source.stem if source.is_file() else source.name
+    if name in taken:
+        name = f"{name}-{hashlib.sha1(str(source.resolve()).encode()).hexdigest()[:6]}"
+    taken.add(name)
+    return out / name
+
+
+def _identity(source: Path, weights: str | None, settings: dict) -> dict:
+    stat = source.stat()
+    wstat = Path(weights).stat() if weights else None
+    return {"input": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "weights": str(Path(weights).resolve()) if weights else None,
+            "weights_mtime_ns": wstat.st_mtime_ns if wstat else None, "settings": settings}
+
+
+def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None, settings: dict,
+                device: str | None = None, progress: Callable[[int, int | None], None] | None = None) -> InputOutcome:
+    """Analyse one input into ``out_dir`` (skipped when its ``done.json`` matches)."""
+    start = time.perf_counter()
+    identity = _identity(source_path, weights, settings)
+    done_file = out_dir / "done.json"
+    if done_file.is_file():
+        try:
+            if json.loads(done_file.read_text()).get("identity") == identity:
+                return InputOutcome(source_path, out_dir, "skipped", message="finished earlier")
+        except (OSError, ValueError):
+            pass
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in [done_file, *out_dir.glob(".*.part")]:  # an interrupted or outdated run restarts cleanly
+        stale.unlink(missing_ok=True)
+    warning = ""
+    with open_source(source_path, fps=settings.get("fps")) as source:
+        analyzer = Analyzer(model, policy=RollingLag(lag_s=settings["lag_s"]), batch_size=settings["batch_size"],
+                            device=device)
+        names = analyzer.class_names
+        count = 0
+        with atomic_write(out_dir / "frames.csv", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(frame_columns(names))
+            try:
+                for result in analyzer.analyze(source):
+                    writer.writerow(frame_row(result, names))
+                    count += 1
+                    if progress is not None:
+                        progress(count, source.info.frame_count)
+            except SourceDamagedError as exc:  # the frames before the damage are kept, and it is said
+                warning = str(exc)
+        info = source.info
+    summary = {"identity": identity, "frames": count, "fps": info.fps, "width": info.width, "height": info.height,
+               "classes": list(names), "warning": warning, "seconds": round(time.perf_counter() - start, 2)}
+    with atomic_write(done_file, encoding="utf-8") as fh:
+        json.dump(summary, fh, indent=2)
+    return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning)
+
+
+def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str | None = None,
+                  device: str | None = None, fps: float | None = None, lag_s: float = 0.2, batch_size: int = 8,
+                  show_progress: bool = True) -> BatchReport:
+    """Analyse every input into ``out`` one after another (the model is loaded once)."""
+    from tqdm import tqdm
+
+    model = None
+    if weights:
+        from tsfgui.model import TSFmicro
+
+        model = TSFmicro.from_pretrained(weights)
+    settings = {"fps": fps, "lag_s": lag_s, "batch_size": batch_size}
+    out = Path(out)
+    report = BatchReport()
+    taken: set[str] = set()
+    paths = expand_inputs(inputs)
+    overall = tqdm(total=len(paths), unit="file", desc="all inputs", disable=not show_progress, position=0)
+    for path in paths:
+        target = output_dir(out, path, taken)
+        bar = tqdm(unit="frame", desc=path.name[:40], disable=not show_progress, position=1, leave=False)
+
+        def progress(done: int, total: int | None, bar=bar) -> None:
+            if total and bar.total != total:
+                bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            outcome = analyze_one(path, target, model=model, weights=weights, settings=settings, device=device,
+                                  progress=progress)
+        except (SourceError, OSError, ValueError) as exc:
+            outcome = InputOutcome(path, target, "failed", message=str(exc))
+        finally:
+            bar.close()
+        report.outcomes.append(outcome)
+        overall.update(1)
+        if show_progress:
+            tqdm.write(_describe(outcome))
+    overall.close()
+    return report
+
+
+def _describe(o: InputOutcome) -> str:
+    if o.status == "failed":
+        return f"FAILED  {o.path}: {o.message}"
+    if o.status == "skipped":
+        return f"skipped {o.path} (finished earlier: {o.out_dir})"
+    extra = f"  warning: {o.message}" if o.message else ""
+    return f"done    {o.path}: {o.frames} frames in {o.seconds:.1f} s → {o.out_dir}{extra}"
