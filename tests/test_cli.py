@@ -221,6 +221,9 @@ def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tm
     rows = list(csv.DictReader((out / "short" / "frames.csv").open()))
     assert len(rows) == 24 and rows[0]["face_detected"] == "1" and rows[10]["diff_mouth"] != ""
     assert json.loads((out / "short" / "done.json").read_text())["frames"] == 24
+    events = json.loads((out / "short" / "events.json").read_text())
+    assert events["fps"] == 30 and isinstance(events["events"], list)
+    assert (out / "short" / "events.csv").read_text().startswith("onset_frame,apex_frame,offset_frame")
     assert len(list(csv.DictReader((out / "EP01" / "frames.csv").open()))) == 5
     mtime = (out / "short" / "frames.csv").stat().st_mtime_ns
     again = run("analyze", str(inputs), str(frames), "--out", str(out), "-q", timeout=300)

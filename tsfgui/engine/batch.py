@@ -1,6 +1,7 @@
 """Headless batch analysis: many videos or frame folders → one result folder each, resumable.
 
-Each input gets ``OUT/<name>/frames.csv`` (one row per frame, see :mod:`tsfgui.engine.exports`),
+Each input gets ``OUT/<name>/frames.csv`` (one row per frame, see :mod:`tsfgui.engine.exports`) and
+``events.csv``/``events.json`` (spotted intervals, see :mod:`tsfgui.engine.spotting`), the rows
 streamed row by row into a temporary file that is renamed only when the input is complete, so memory
 does not grow with video length and a crash never leaves half a CSV looking whole. A finished input
 also gets ``done.json`` (what was analysed, with which weights and settings); a re-run skips inputs
@@ -24,6 +25,7 @@ from tsfgui.io.atomic import atomic_write
 from .analyzer import Analyzer
 from .exports import frame_columns, frame_row
 from .pairing import RollingLag
+from .spotting import SignalRecorder, SpotSettings, SpottedInterval
 
 
 @dataclass
@@ -98,23 +100,45 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
                             device=device)
         names = analyzer.class_names
         count = 0
+        recorder = SignalRecorder()
         with atomic_write(out_dir / "frames.csv", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)
             writer.writerow(frame_columns(names))
             try:
                 for result in analyzer.analyze(source):
                     writer.writerow(frame_row(result, names))
+                    recorder.add(result)
                     count += 1
                     if progress is not None:
                         progress(count, source.info.frame_count)
             except SourceDamagedError as exc:  # the frames before the damage are kept, and it is said
                 warning = str(exc)
         info = source.info
-    summary = {"identity": identity, "frames": count, "fps": info.fps, "width": info.width, "height": info.height,
+    events = recorder.spot(info.fps, settings.get("spotting") and SpotSettings(**settings["spotting"]))
+    write_events(out_dir, events, info.fps)
+    summary = {"identity": identity, "frames": count, "events": len(events), "fps": info.fps, "width": info.width, "height": info.height,
                "classes": list(names), "warning": warning, "seconds": round(time.perf_counter() - start, 2)}
     with atomic_write(done_file, encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2)
     return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning)
+
+
+EVENT_COLUMNS = ["onset_frame", "apex_frame", "offset_frame", "onset_s", "apex_s", "offset_s", "kind", "label",
+                 "probability", "score", "region"]
+
+
+def write_events(out_dir: Path, events: Sequence[SpottedInterval], fps: float) -> None:
+    """``events.csv`` and ``events.json`` of the spotted intervals (times in seconds at ``fps``)."""
+    records = [{"onset_frame": e.onset, "apex_frame": e.apex, "offset_frame": e.offset,
+                "onset_s": round(e.onset / fps, 3), "apex_s": round(e.apex / fps, 3), "offset_s": round(e.offset / fps, 3),
+                "kind": e.kind, "label": e.label, "probability": None if e.probability is None else round(e.probability, 4),
+                "score": round(e.score, 2), "region": e.region} for e in events]
+    with atomic_write(out_dir / "events.csv", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=EVENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in records)
+    with atomic_write(out_dir / "events.json", encoding="utf-8") as fh:
+        json.dump({"fps": fps, "events": records}, fh, indent=2)
 
 
 def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str | None = None,
