@@ -224,6 +224,13 @@ def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tm
     events = json.loads((out / "short" / "events.json").read_text())
     assert events["fps"] == 30 and isinstance(events["events"], list)
     assert (out / "short" / "events.csv").read_text().startswith("onset_frame,apex_frame,offset_frame")
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(out / "short" / "events_boris.xlsx").active.values)
+    assert rows[0] == ("time", "subject", "code", "modifier", "comment")
+    assert len(rows) == 1 + 2 * len(events["events"])
+    summary = cv2.imread(str(out / "short" / "summary.png"))
+    assert summary is not None and summary.shape[1] == 1400
     assert len(list(csv.DictReader((out / "EP01" / "frames.csv").open()))) == 5
     mtime = (out / "short" / "frames.csv").stat().st_mtime_ns
     again = run("analyze", str(inputs), str(frames), "--out", str(out), "-q", timeout=300)

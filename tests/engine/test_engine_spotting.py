@@ -38,3 +38,28 @@ def test_spotting_finds_the_planted_events_on_the_sample_and_ignores_blinks():
     blinks = [(b["onset"], b["offset"]) for b in truth["distractors"]["blinks"]]
     assert evaluate_spotting([(i.onset, i.offset) for i in intervals], blinks, min_iou=0.3).hits == 0
     assert all(i.onset <= i.apex <= i.offset for i in intervals)
+
+
+def test_boris_sheet_has_a_start_and_a_stop_row_per_interval_and_the_summary_plot(tmp_path):
+    import cv2
+    import numpy as np
+    from openpyxl import load_workbook
+
+    from tsfgui.engine.reports import write_boris_sheet, write_summary_plot
+    from tsfgui.engine.results import FrameResult
+    from tsfgui.engine.spotting import SignalRecorder, SpottedInterval
+
+    events = [SpottedInterval(60, 66, 75, "micro", 4.2, "mouth", "positive", 0.81),
+              SpottedInterval(10, 16, 22, "micro", 3.5, "brows", "surprise", 0.64)]
+    path = write_boris_sheet(tmp_path / "events_boris.xlsx", events, fps=30.0, subject="P07")
+    rows = list(load_workbook(path).active.values)
+    assert rows[0] == ("time", "subject", "code", "modifier", "comment")
+    assert [r[:4] for r in rows[1:]] == [
+        (0.333, "P07", "micro-expression", "surprise"), (0.733, "P07", "micro-expression", "surprise"),
+        (2.0, "P07", "micro-expression", "positive"), (2.5, "P07", "micro-expression", "positive")]
+    recorder = SignalRecorder()
+    for i in range(100):
+        recorder.add(FrameResult(i, i * 33.3, None, diff={"global": 1.0 + np.sin(i / 5), "mouth": 2.0}))
+    png = write_summary_plot(tmp_path / "summary.png", recorder, events, 30.0, ("negative", "positive", "surprise"))
+    image = cv2.imread(str(png))
+    assert image is not None and image.shape == (400, 1400, 3)

@@ -1,0 +1,81 @@
+"""Files for the tools psychologists already use, and a picture of a whole analysis.
+
+- BORIS import sheet (``events_boris.xlsx``): BORIS imports events from ``.xlsx`` with the columns
+  ``time`` (seconds), ``subject``, ``code``, ``modifier``, ``comment``; a state event is a start row
+  and a stop row at the same code.
+- Summary plot (``summary.png``): the difference magnitude over the whole video, globally and per
+  region, with the spotted intervals shaded in the colour of their predicted class.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from tsfgui.io.atomic import atomic_path
+
+from .results import DIFF_KEYS
+from .spotting import SignalRecorder, SpottedInterval
+
+BORIS_COLUMNS = ["time", "subject", "code", "modifier", "comment"]
+CLASS_COLOURS = ["#e05050", "#50c85a", "#f5c828", "#5a8cfa", "#c86ee6", "#78dcdc", "#f0965a"]
+
+
+def write_boris_sheet(path: str | Path, events: Sequence[SpottedInterval], fps: float,
+                      subject: str = "participant") -> Path:
+    """An ``.xlsx`` BORIS imports: per spotted interval a start row (onset) and a stop row (offset).
+    The code is ``micro-expression``/``macro-expression``; the modifier the predicted class."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "events"
+    sheet.append(BORIS_COLUMNS)
+    for e in sorted(events, key=lambda e: e.onset):
+        code = f"{e.kind}-expression"
+        comment = (f"apex {e.apex / fps:.3f} s; score {e.score:.1f} ({e.region})"
+                   + (f"; p={e.probability:.2f}" if e.probability is not None else ""))
+        sheet.append([round(e.onset / fps, 3), subject, code, e.label or "", comment])
+        sheet.append([round(e.offset / fps, 3), subject, code, e.label or "", comment])
+    with atomic_path(path, suffix=".xlsx") as tmp:
+        book.save(tmp)
+    return Path(path)
+
+
+def write_summary_plot(path: str | Path, recorder: SignalRecorder, events: Sequence[SpottedInterval], fps: float,
+                       class_names: Sequence[str] = (), title: str = "") -> Path:
+    """A PNG timeline of the difference signals with the spotted intervals shaded by class."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    index = np.asarray(recorder.index, np.float64)
+    values = np.asarray(recorder.values, np.float64).reshape(len(index), len(DIFF_KEYS))
+    step = max(1, len(index) // 20000)  # an hour of video still draws quickly
+    t = index[::step] / fps
+    fig = Figure(figsize=(14, 4), dpi=100)
+    ax = fig.add_subplot(1, 1, 1)
+    for i, key in enumerate(DIFF_KEYS):
+        ax.plot(t, values[::step, i], lw=1.4 if key == "global" else 0.7, label=key,
+                color="black" if key == "global" else None)
+    names = list(class_names)
+    colour = {name: CLASS_COLOURS[i % len(CLASS_COLOURS)] for i, name in enumerate(names)}
+    for e in events:
+        ax.axvspan(e.onset / fps, e.offset / fps, color=colour.get(e.label or "", "#9a9a9a"), alpha=0.35, lw=0)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("|apex − onset| (grey levels)")
+    ax.set_title(title or f"{len(events)} spotted intervals")
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Patch(color=c, alpha=0.35, label=n) for n, c in colour.items()]
+    if not names:
+        handles.append(Patch(color="#9a9a9a", alpha=0.35, label="spotted (no model)"))
+    ax.legend(handles=handles, loc="upper right", fontsize=8, ncol=2)
+    ax.margins(x=0)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    return Path(path)
