@@ -3,31 +3,31 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
 
-import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThreadPool, Qt, QTimer, Signal
+from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QInputDialog, QLabel, QMessageBox, QProgressBar,
-                               QSlider)
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QProgressBar, QSlider
 
 from tsfgui.engine import FixedOnset, FrameResult, NeutralBaseline, ReferencePolicy, RollingLag
-from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, FrameSource, SourceInfo, WebcamSource, list_cameras
+from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
 
-from .analysis_worker import start_analysis, start_live
+from .analysis_worker import start_analysis
 from .badge import EmotionBadge
 from .inspector import HEATMAP_LUT, Inspection, InspectorPanel, InspectorWorker, InspectRequest
+from .live_mode import LiveModeMixin
 from .player import SHORTCUTS, PlayerWindow
 from .plots import SignalPlots
+from .recent_files import RecentFilesMixin
 from .threads import start_worker, stop_worker
+from .window_exports import ExportMixin
 
 HEATMAP_CHOICES = (("None", None), ("Grad-CAM (evidence for the prediction)", "gradcam"),
                    ("Attention rollout", "rollout"), ("Attention received (last layer)", "attention"))
 
 
-class MainWindow(PlayerWindow):
+class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
     """Opens a video or frame folder, shows it, and analyses it in a background worker.
 
     Results arrive in batches and are kept per frame (without pixels), so stepping to an analysed
@@ -89,53 +89,6 @@ class MainWindow(PlayerWindow):
         self.opacity.setValue(55)
         self.opacity.setMaximumWidth(140)
         self.opacity.setToolTip("heatmap opacity")
-
-    # --- settings: recent files ---------------------------------------------------------------
-    @staticmethod
-    def settings():
-        """The app's settings file (``$TSFGUI_CONFIG_DIR/tsfgui.ini`` or the platform's config folder)."""
-        import os
-
-        from PySide6.QtCore import QSettings, QStandardPaths
-
-        folder = os.environ.get("TSFGUI_CONFIG_DIR") or QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.GenericConfigLocation) + "/tsfgui"
-        return QSettings(f"{folder}/tsfgui.ini", QSettings.Format.IniFormat)
-
-    def recent_files(self) -> list[str]:
-        value = self.settings().value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _remember_recent(self, target: str) -> None:
-        from pathlib import Path
-
-        path = str(Path(target).resolve())
-        recent = [path] + [p for p in self.recent_files() if p != path]
-        settings = self.settings()
-        settings.setValue("recent", recent[:10])
-        settings.sync()
-        self._fill_recent_menu()
-
-    def _fill_recent_menu(self) -> None:
-        from pathlib import Path
-
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.triggered.connect(lambda checked=False, p=path: self.open(p, fps=self._fps))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
-
-    # --- drag and drop ---------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-        if files:
-            event.acceptProposedAction()
-            self.open(files[0], fps=self._fps)
 
     def _build_docks_and_menus(self) -> None:
         self.setAcceptDrops(True)
@@ -376,97 +329,6 @@ class MainWindow(PlayerWindow):
         self._rate_mark = None
         worker.start()
 
-    # --- live -------------------------------------------------------------------------------
-    def open_live(self, make_source: Callable[[], FrameSource], *, realtime: bool = False) -> None:
-        """Show a live source (a camera) at its own rate and analyse the newest frame each time.
-
-        ``make_source`` runs in the worker; ``realtime`` paces a file at its frame rate (a stand-in
-        camera for demos and tests)."""
-        self._stop_analysis()
-        self._stop_inspector()
-        self._stop_reader()
-        self._target = None
-        self.info, self.current, self.results = None, -1, {}
-        self.live, self._live_frame, self._live_shown = True, None, -1
-        self.slider.setEnabled(False)
-        self.play_button.setEnabled(False)
-        self._set_error(None)
-        self._generation += 1
-        generation = self._generation
-        self._live_stop = threading.Event()
-        worker = start_live(make_source, weights=self.weights, policy=self.policy, realtime=realtime,
-                            on_frame=self._on_live_frame, stop=self._live_stop)
-        worker.yielded.connect(lambda message: self._on_live_message(generation, message))
-        worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
-        self._worker = worker
-        if not hasattr(self, "_live_timer"):
-            self._live_timer = QTimer(self)
-            self._live_timer.timeout.connect(self._show_live_frame)
-        self._live_timer.start(10)
-        worker.start()
-
-    def _on_live_frame(self, frame) -> None:  # runs in the reader thread: convert there, hand over by reference
-        self._live_frame = (frame.index, frame.timestamp_ms, cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB))
-
-    def _show_live_frame(self) -> None:
-        latest = self._live_frame
-        if latest is None or latest[0] == self._live_shown:
-            return
-        index, timestamp_ms, rgb = latest
-        self._live_shown = index
-        self._on_frame(index, timestamp_ms, rgb)
-        camera, analysis, dropped = self.live_stats
-        self.position_label.setText(f"live · {timestamp_ms / 1000:.1f} s")
-        self.rate_label.setText(f"camera {camera:.1f} fps · analysis {analysis:.1f} fps · dropped {dropped}")
-
-    def _on_live_message(self, generation: int, message: tuple) -> None:
-        if generation != self._generation:
-            return
-        kind = message[0]
-        if kind == "opened":
-            self.info = message[1]
-            self.setWindowTitle(f"tsfgui — {self.info.name} (live)")
-            self.plots.reset(0, self.info.fps, self.badge._names)
-        elif kind == "live":
-            _, result, camera, analysis, dropped = message
-            self.live_stats = (camera, analysis, dropped)
-            self.results = {result.index: result}  # live keeps only the newest result
-            if result.class_names and not self.badge._names:
-                self._classes_known(result.class_names)
-            self.plots.add_results([result])
-            t = result.timestamp_ms / 1000.0
-            self.plots.diff_plot.setXRange(max(0.0, t - 10.0), t + 0.5, padding=0)
-            self.badge.show_prediction(result.probabilities, result.status)
-            self._draw_face(result.face)
-        else:
-            self._on_message(generation, message)
-
-    def _end_live(self) -> None:
-        if self.live:
-            self._stop_analysis()
-            self._live_timer.stop()
-            self.live = False
-            self.play_button.setEnabled(True)
-
-    def _ask_webcam(self) -> None:
-        self.statusBar().showMessage("Looking for cameras …")
-        from superqt.utils import thread_worker
-
-        worker = thread_worker(list_cameras, start_thread=False, ignore_errors=True)()
-        worker.returned.connect(self._choose_camera)
-        worker.start()
-
-    def _choose_camera(self, cameras: list[int]) -> None:
-        if not cameras:
-            self._set_error("No camera found: none of the first cameras opened. Connect one, close other programs "
-                            "that use it, and check the system's camera permission.")
-            return
-        names = [f"camera {i}" for i in cameras]
-        name, ok = QInputDialog.getItem(self, "Open webcam", "Camera:", names, 0, False)
-        if ok:
-            index = cameras[names.index(name)]
-            self.open_live(lambda: WebcamSource(index))
-
     def _stop_analysis(self) -> None:
         if self._live_stop is not None:
             self._live_stop.set()
@@ -620,44 +482,6 @@ class MainWindow(PlayerWindow):
                                               "Weights (*.safetensors *.pth *.pt);;All files (*)")
         if path:
             self.load_weights(path)
-
-    def export_csv(self, path: str) -> int:
-        """Write the per-frame results analysed so far (frame order); returns the row count."""
-        from tsfgui.engine import write_frames_csv
-
-        names = next((r.class_names for r in self.results.values() if r.class_names), ())
-        rows = write_frames_csv((self.results[i] for i in sorted(self.results)), path, names)
-        self.statusBar().showMessage(f"Wrote {rows} frames to {path}"
-                                     + ("" if self.analysis_done else " (analysis still running: partial)"))
-        return rows
-
-    def save_snapshot(self, path: str) -> None:
-        """Save the video view with its overlays as shown."""
-        if not self.view.grab().save(path):
-            self._set_error(f"Cannot write the snapshot to '{path}' (check the folder and the file extension).")
-
-    def export_plot(self, path: str) -> None:
-        """Save the signal plots as PNG or SVG (by the file extension), as they are shown."""
-        widget = self.plots
-        if path.lower().endswith(".svg"):
-            from PySide6.QtSvg import QSvgGenerator
-
-            generator = QSvgGenerator()
-            generator.setFileName(path)
-            generator.setSize(widget.size())
-            generator.setViewBox(widget.rect())
-            generator.setTitle("tsfgui signals")
-            widget.render(generator)  # vector output: curves and text stay sharp at any size
-        elif not widget.grab().save(path):
-            self._set_error(f"Cannot write the plot to '{path}' (check the folder and the file extension).")
-
-    def _ask_save(self, title: str, filters: str, save) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, title, "", filters)
-        if path:
-            try:
-                save(path)
-            except OSError as exc:
-                self._set_error(f"Cannot write '{path}': {exc.strerror or exc}.")
 
     def _show_shortcuts(self) -> None:
         text = "\n".join(f"{keys}: {what}" for keys, what in SHORTCUTS)
