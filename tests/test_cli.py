@@ -247,3 +247,16 @@ def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tm
 def test_analyze_bad_input_is_one_line_exit_2(tmp_path):
     out = run("analyze", str(tmp_path / "nope.mp4"), "--out", str(tmp_path / "o"))
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "input not found" in out.stderr
+
+
+def test_analyze_with_parallel_jobs(tmp_path, media):
+    import json
+
+    (tmp_path / "in").mkdir()
+    for name in ("a", "b", "c"):
+        media.write_cv2(tmp_path / "in" / f"{name}.avi", "MJPG", 12)
+    out = run("analyze", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--jobs", "2", "-q", timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "3 analysed" in out.stdout
+    for name in ("a", "b", "c"):
+        assert json.loads((tmp_path / "out" / name / "done.json").read_text())["frames"] == 12

@@ -110,6 +110,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"input not found: '{missing[0]}'")
     if args.weights and not Path(args.weights).is_file():
         raise UsageError(f"weights file not found: '{args.weights}'")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     if args.device == "cuda":
         import torch
 
@@ -117,7 +119,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             raise UsageError("--device cuda: this machine has no usable CUDA GPU; use --device cpu")
     try:
         report = analyze_batch(args.inputs, args.out, weights=args.weights, device=args.device, fps=args.fps,
-                               lag_s=args.lag, batch_size=args.batch_size, show_progress=not args.quiet)
+                               lag_s=args.lag, batch_size=args.batch_size, jobs=args.jobs,
+                               show_progress=not args.quiet)
     except WeightsError as exc:
         raise UsageError(str(exc)) from None
     done = sum(o.status == "done" for o in report.outcomes)
@@ -163,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--fps", type=float, default=None, help="frame rate of frame folders (default 200)")
     analyze.add_argument("--lag", type=float, default=0.2, help="seconds between a frame and its reference (0.2)")
     analyze.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
+    analyze.add_argument("--jobs", type=int, default=1, help="inputs analysed in parallel processes (default 1; "
+                                                              "the CPU cores are shared among them)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
 

@@ -145,25 +145,50 @@ def write_events(out_dir: Path, events: Sequence[SpottedInterval], fps: float) -
         json.dump({"fps": fps, "events": records}, fh, indent=2)
 
 
-def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str | None = None,
-                  device: str | None = None, fps: float | None = None, lag_s: float = 0.2, batch_size: int = 8,
-                  show_progress: bool = True) -> BatchReport:
-    """Analyse every input into ``out`` one after another (the model is loaded once)."""
-    from tqdm import tqdm
+_WORKER_MODEL = None
 
-    model = None
+
+def _init_worker(weights: str | None, threads: int) -> None:
+    """Process-pool initializer: each worker loads the model once and uses its share of the cores."""
+    global _WORKER_MODEL
+    from tsfgui.model import configure_threads
+
+    configure_threads(threads)
     if weights:
         from tsfgui.model import TSFmicro
 
-        model = TSFmicro.from_pretrained(weights)
+        _WORKER_MODEL = TSFmicro.from_pretrained(weights)
+
+
+def _analyze_in_worker(path: Path, target: Path, weights: str | None, settings: dict, device: str | None) -> InputOutcome:
+    try:
+        return analyze_one(path, target, model=_WORKER_MODEL, weights=weights, settings=settings, device=device)
+    except (SourceError, OSError, ValueError) as exc:
+        return InputOutcome(path, target, "failed", message=str(exc))
+
+
+def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str | None = None,
+                  device: str | None = None, fps: float | None = None, lag_s: float = 0.2, batch_size: int = 8,
+                  jobs: int = 1, show_progress: bool = True) -> BatchReport:
+    """Analyse every input into ``out``: one after another with the model loaded once, or with
+    ``jobs`` > 1 in that many processes (each with its share of the CPU cores)."""
+    from tqdm import tqdm
+
     settings = {"fps": fps, "lag_s": lag_s, "batch_size": batch_size}
     out = Path(out)
     report = BatchReport()
     taken: set[str] = set()
     paths = expand_inputs(inputs)
+    targets = [output_dir(out, p, taken) for p in paths]
+    if jobs > 1 and len(paths) > 1:
+        return _analyze_parallel(paths, targets, weights, settings, device, jobs, show_progress)
+    model = None
+    if weights:
+        from tsfgui.model import TSFmicro
+
+        model = TSFmicro.from_pretrained(weights)
     overall = tqdm(total=len(paths), unit="file", desc="all inputs", disable=not show_progress, position=0)
-    for path in paths:
-        target = output_dir(out, path, taken)
+    for path, target in zip(paths, targets):
         bar = tqdm(unit="frame", desc=path.name[:40], disable=not show_progress, position=1, leave=False)
 
         def progress(done: int, total: int | None, bar=bar) -> None:
@@ -183,6 +208,36 @@ def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str
         if show_progress:
             tqdm.write(_describe(outcome))
     overall.close()
+    return report
+
+
+def _analyze_parallel(paths: list[Path], targets: list[Path], weights: str | None, settings: dict,
+                      device: str | None, jobs: int, show_progress: bool) -> BatchReport:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from tqdm import tqdm
+
+    from tsfgui.model import available_cpus
+
+    jobs = min(jobs, len(paths))
+    threads = max(1, available_cpus() // jobs)
+    report = BatchReport()
+    overall = tqdm(total=len(paths), unit="file", desc=f"all inputs ({jobs} jobs)", disable=not show_progress)
+    # spawn, not fork: a forked child of a process with running torch/OpenCV threads can deadlock
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                             initargs=(weights, threads)) as pool:
+        futures = {pool.submit(_analyze_in_worker, p, t, weights, settings, device): i
+                   for i, (p, t) in enumerate(zip(paths, targets))}
+        outcomes: dict[int, InputOutcome] = {}
+        for future in as_completed(futures):
+            outcome = future.result()
+            outcomes[futures[future]] = outcome
+            overall.update(1)
+            if show_progress:
+                tqdm.write(_describe(outcome))
+    overall.close()
+    report.outcomes = [outcomes[i] for i in range(len(paths))]
     return report
 
 
