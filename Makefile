@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 
-.PHONY: run test bench clean-venv
+.PHONY: run test bundle clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+# The standalone one-folder bundle (needs the build extra): dist/tsfgui/tsfgui
+bundle: $(VENV)/.installed
+	$(PIP) install --quiet -e '.[build]'
+	$(VENV)/bin/pyinstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller build_spec/tsfgui.spec
+	dist/tsfgui/tsfgui --version
 
 clean-venv:
 	rm -rf $(VENV)

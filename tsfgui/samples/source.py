@@ -52,11 +52,24 @@ def _landmarks_68(image_bgr: np.ndarray, name: str) -> np.ndarray:
     return predictor.predict(image_bgr, best.bbox).astype(np.float64)
 
 
+def astronaut_path() -> Path:
+    """``skimage/data/astronaut.png`` in the installed scikit-image (found without importing it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        raise SampleError("scikit-image is not installed; it carries the default face photo "
+                          "(pip install scikit-image), or pass a portrait with --face-image.")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "astronaut.png"
+
+
 @functools.lru_cache(maxsize=1)
 def _astronaut() -> FacePhoto:
-    from skimage import data
-
-    image = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    path = astronaut_path()
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # read directly: same pixels, no optional loaders
+    if image is None:
+        raise SampleError(f"The default face photo '{path}' is missing or unreadable; reinstall scikit-image "
+                          f"or pass a portrait with --face-image.")
     image.setflags(write=False)
     return FacePhoto(image, _landmarks_68(image, ASTRONAUT), ASTRONAUT)
 
