@@ -63,3 +63,38 @@ def test_boris_sheet_has_a_start_and_a_stop_row_per_interval_and_the_summary_plo
     png = write_summary_plot(tmp_path / "summary.png", recorder, events, 30.0, ("negative", "positive", "surprise"))
     image = cv2.imread(str(png))
     assert image is not None and image.shape == (400, 1400, 3)
+
+
+def test_eaf_has_the_structure_elan_reads_and_links_the_media(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from tsfgui.engine.reports import write_eaf
+    from tsfgui.engine.spotting import SpottedInterval
+
+    media = tmp_path / "videos" / "interview.mp4"
+    media.parent.mkdir()
+    media.write_bytes(b"\0")
+    events = [SpottedInterval(60, 66, 75, "micro", 4.2, "mouth", "positive", 0.81),
+              SpottedInterval(300, 320, 400, "macro", 5.0, "brows", None, None)]
+    path = write_eaf(tmp_path / "out" / "interview.eaf", events, fps=30.0, media=media)
+    root = ET.parse(path).getroot()
+    assert root.tag == "ANNOTATION_DOCUMENT" and root.get("FORMAT") == "3.0" and root.get("VERSION") == "3.0"
+    # the element order EAF 3.0 prescribes
+    order = [child.tag for child in root]
+    assert order[:2] == ["HEADER", "TIME_ORDER"] and order.index("LINGUISTIC_TYPE") > max(
+        i for i, tag in enumerate(order) if tag == "TIER") and order[-1] == "CONSTRAINT"
+    descriptor = root.find("HEADER/MEDIA_DESCRIPTOR")
+    assert descriptor.get("MEDIA_URL") == media.resolve().as_uri() and descriptor.get("MIME_TYPE") == "video/mp4"
+    assert descriptor.get("RELATIVE_MEDIA_URL") == "../videos/interview.mp4"
+    slots = {s.get("TIME_SLOT_ID"): int(s.get("TIME_VALUE")) for s in root.iter("TIME_SLOT")}
+    tiers = {t.get("TIER_ID"): t for t in root.iter("TIER")}
+    assert all(t.get("LINGUISTIC_TYPE_REF") == "tsfgui-event" for t in tiers.values())
+    micro = tiers["micro-expressions"].find("ANNOTATION/ALIGNABLE_ANNOTATION")
+    assert (slots[micro.get("TIME_SLOT_REF1")], slots[micro.get("TIME_SLOT_REF2")]) == (2000, 2500)
+    assert micro.find("ANNOTATION_VALUE").text == "positive (0.81)"
+    macro = tiers["macro-expressions"].find("ANNOTATION/ALIGNABLE_ANNOTATION")
+    assert macro.find("ANNOTATION_VALUE").text == "brows movement"
+    assert len(tiers["apex"].findall("ANNOTATION")) == 2
+    ids = [a.get("ANNOTATION_ID") for a in root.iter("ALIGNABLE_ANNOTATION")]
+    assert len(set(ids)) == 4 and root.find("HEADER/PROPERTY").text == "4"
+    assert all(slots[a.get("TIME_SLOT_REF1")] < slots[a.get("TIME_SLOT_REF2")] for a in root.iter("ALIGNABLE_ANNOTATION"))

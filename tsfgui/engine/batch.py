@@ -2,7 +2,7 @@
 
 Each input gets ``OUT/<name>/frames.csv`` (one row per frame, see :mod:`tsfgui.engine.exports`) and
 ``events.csv``/``events.json`` (spotted intervals, see :mod:`tsfgui.engine.spotting`), a BORIS import
-sheet and a summary plot (:mod:`tsfgui.engine.reports`); the rows
+sheet, an ELAN ``.eaf`` file and a summary plot (:mod:`tsfgui.engine.reports`); the rows
 streamed row by row into a temporary file that is renamed only when the input is complete, so memory
 does not grow with video length and a crash never leaves half a CSV looking whole. A finished input
 also gets ``done.json`` (what was analysed, with which weights and settings); a re-run skips inputs
@@ -26,7 +26,7 @@ from tsfgui.io.atomic import atomic_write
 from .analyzer import Analyzer
 from .exports import frame_columns, frame_row
 from .pairing import RollingLag
-from .reports import write_boris_sheet, write_summary_plot
+from .reports import write_boris_sheet, write_eaf, write_summary_plot
 from .spotting import SignalRecorder, SpotSettings, SpottedInterval
 
 
@@ -120,6 +120,7 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
     write_events(out_dir, events, info.fps)
     write_boris_sheet(out_dir / "events_boris.xlsx", events, info.fps)
     write_summary_plot(out_dir / "summary.png", recorder, events, info.fps, names, title=source_path.name)
+    write_eaf(out_dir / f"{out_dir.name}.eaf", events, info.fps, media=source_path if source_path.is_file() else None)
     summary = {"identity": identity, "frames": count, "events": len(events), "fps": info.fps, "width": info.width, "height": info.height,
                "classes": list(names), "warning": warning, "seconds": round(time.perf_counter() - start, 2)}
     with atomic_write(done_file, encoding="utf-8") as fh:
