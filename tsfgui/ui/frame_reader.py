@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
-from tsfgui.io import FrameSource, SourceError, open_source
+from tsfgui.io import SourceError, open_source
+
+from .threads import SourceWorker
 
 
-class FrameReader(QObject):
+class FrameReader(SourceWorker):
     """Lives in its own thread; the UI asks for a frame with :meth:`request` and gets :attr:`frameReady`.
 
     The UI keeps at most one request in flight (see ``PlayerWindow``), so requests never queue up
@@ -18,14 +20,11 @@ class FrameReader(QObject):
 
     opened = Signal(object)  # SourceInfo
     frameReady = Signal(int, float, object)  # index, timestamp_ms, RGB uint8 H×W×3
-    failed = Signal(str)
-    finished = Signal()
 
     def __init__(self, target: str, fps: float | None = None):
         super().__init__()
         self._target = target
         self._fps = fps
-        self._source: FrameSource | None = None
 
     @Slot()
     def work(self) -> None:
@@ -49,12 +48,3 @@ class FrameReader(QObject):
             return
         rgb = np.ascontiguousarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB))
         self.frameReady.emit(frame.index, frame.timestamp_ms, rgb)
-
-    @Slot()
-    def shutdown(self) -> None:
-        """Release the source and end the thread (quit from inside, so a waiting UI thread is released)."""
-        if self._source is not None:
-            self._source.close()
-            self._source = None
-        self.finished.emit()
-        QThread.currentThread().quit()

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from tsfgui.engine import FrameResult
 from tsfgui.face import warp_crop
-from tsfgui.io import FrameSource, SourceError, open_source
+from tsfgui.io import SourceError, open_source
 from tsfgui.model.explain import attention_received, attention_rollout, difference_map, grad_cam
+
+from .threads import SourceWorker
 
 
 @dataclass
@@ -44,17 +46,14 @@ class Inspection:
     heatmaps: dict[str, np.ndarray]
 
 
-class InspectorWorker(QObject):
+class InspectorWorker(SourceWorker):
     """Computes :class:`Inspection` objects off the UI thread."""
 
     inspected = Signal(object)  # Inspection
-    failed = Signal(str)
-    finished = Signal()
 
     def __init__(self, target: str, fps: float | None, weights: str | None):
         super().__init__()
         self._target, self._fps, self._weights = target, fps, weights
-        self._source: FrameSource | None = None
         self._model = None
 
     @Slot()
@@ -97,13 +96,6 @@ class InspectorWorker(QObject):
         return Inspection(request.result.index, request.reference.index, cv2.cvtColor(crop, cv2.COLOR_BGR2RGB),
                           cv2.cvtColor(ref_crop, cv2.COLOR_BGR2RGB), difference_map(ref_crop, crop) * 255.0, heatmaps)
 
-    @Slot()
-    def shutdown(self) -> None:
-        if self._source is not None:
-            self._source.close()
-            self._source = None
-        self.finished.emit()
-        QThread.currentThread().quit()
 
 
 HEATMAP_LUT = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)

@@ -10,11 +10,10 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from tsfgui.engine import DIFF_KEYS, FrameResult
+from tsfgui.engine.reports import CLASS_COLOURS
 
 DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
                 "mouth": (255, 80, 120)}
-CLASS_COLOURS = [(230, 80, 80), (80, 200, 90), (250, 200, 40), (90, 140, 250), (200, 110, 230), (120, 220, 220),
-                 (240, 150, 90)]
 
 
 class SignalPlots(QWidget):

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMetaObject, QObject, QThread, Qt
+from PySide6.QtCore import QMetaObject, QObject, QThread, Qt, Signal, Slot
 from superqt.utils import new_worker_qthread
+
+from tsfgui.io import FrameSource
+
+
+class SourceWorker(QObject):
+    """A long-lived worker that owns a frame source; :func:`stop_worker` ends it through ``shutdown``."""
+
+    failed = Signal(str)
+    finished = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._source: FrameSource | None = None
+
+    @Slot()
+    def shutdown(self) -> None:
+        """Release the source and end the thread (quit from inside, so a waiting UI thread is released)."""
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+        self.finished.emit()
+        QThread.currentThread().quit()
 
 
 def start_worker(worker_class: type[QObject], *args, connect: dict | None = None) -> tuple[QObject, QThread]:
