@@ -83,3 +83,21 @@ def astronaut_bgr() -> np.ndarray:
     from skimage import data
 
     return cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+
+
+@pytest.fixture(scope="session")
+def eaf_schema():
+    """ELAN's published EAF 3.0 XML Schema (see ``tests/eaf_schema.py``), ready to validate files."""
+    import importlib.util
+
+    import xmlschema
+
+    spec = importlib.util.spec_from_file_location("tsfgui_tests_eaf_schema", Path(__file__).with_name("eaf_schema.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    try:
+        path = module.eaf_schema_path()
+    except module.SchemaUnavailable as exc:
+        pytest.fail(f"{exc}. The .eaf tests need ELAN's schema: run 'python tests/eaf_schema.py' with access to "
+                    "PyPI, or set TSFGUI_EAF_XSD to a local EAFv3.0.xsd", pytrace=False)
+    return xmlschema.XMLSchema(str(path))

@@ -188,7 +188,7 @@ def test_eval_takes_options_from_a_toml_config(tmp_path):
     assert out.returncode == 2 and "epochs" in out.stderr
 
 
-def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tmp_path, media):
+def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tmp_path, media, eaf_schema):
     import csv
     import json
     import shutil
@@ -231,6 +231,8 @@ def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tm
     assert len(rows) == 1 + 2 * len(events["events"])
     summary = cv2.imread(str(out / "short" / "summary.png"))
     assert summary is not None and summary.shape[1] == 1400
+    eaf_schema.validate(str(out / "short" / "short.eaf"))
+    eaf_schema.validate(str(out / "EP01" / "EP01.eaf"))
     assert len(list(csv.DictReader((out / "EP01" / "frames.csv").open()))) == 5
     mtime = (out / "short" / "frames.csv").stat().st_mtime_ns
     again = run("analyze", str(inputs), str(frames), "--out", str(out), "-q", timeout=300)

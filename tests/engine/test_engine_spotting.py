@@ -65,7 +65,7 @@ def test_boris_sheet_has_a_start_and_a_stop_row_per_interval_and_the_summary_plo
     assert image is not None and image.shape == (400, 1400, 3)
 
 
-def test_eaf_has_the_structure_elan_reads_and_links_the_media(tmp_path):
+def test_eaf_is_valid_eaf_3_0_has_the_tiers_and_links_the_media(tmp_path, eaf_schema):
     import xml.etree.ElementTree as ET
 
     from tsfgui.engine.reports import write_eaf
@@ -77,6 +77,7 @@ def test_eaf_has_the_structure_elan_reads_and_links_the_media(tmp_path):
     events = [SpottedInterval(60, 66, 75, "micro", 4.2, "mouth", "positive", 0.81),
               SpottedInterval(300, 320, 400, "macro", 5.0, "brows", None, None)]
     path = write_eaf(tmp_path / "out" / "interview.eaf", events, fps=30.0, media=media)
+    eaf_schema.validate(str(path))  # ELAN's published EAFv3.0.xsd
     root = ET.parse(path).getroot()
     assert root.tag == "ANNOTATION_DOCUMENT" and root.get("FORMAT") == "3.0" and root.get("VERSION") == "3.0"
     # the element order EAF 3.0 prescribes
@@ -98,3 +99,61 @@ def test_eaf_has_the_structure_elan_reads_and_links_the_media(tmp_path):
     ids = [a.get("ANNOTATION_ID") for a in root.iter("ALIGNABLE_ANNOTATION")]
     assert len(set(ids)) == 4 and root.find("HEADER/PROPERTY").text == "4"
     assert all(slots[a.get("TIME_SLOT_REF1")] < slots[a.get("TIME_SLOT_REF2")] for a in root.iter("ALIGNABLE_ANNOTATION"))
+
+
+def test_eaf_without_media_without_events_and_with_odd_names_is_valid(tmp_path, eaf_schema):
+    import xml.etree.ElementTree as ET
+
+    from tsfgui.engine.reports import write_eaf
+    from tsfgui.engine.spotting import SpottedInterval
+
+    assert eaf_schema.is_valid(str(write_eaf(tmp_path / "empty.eaf", [], fps=25.0)))
+    media = tmp_path / "Interviews & <notes>" / "Séance 3 (1h).MOV"
+    media.parent.mkdir()
+    media.write_bytes(b"\0")
+    events = [SpottedInterval(0, 0, 0, "micro", 3.1, "nose", "a<b & \"c\"", 0.5)]
+    path = write_eaf(tmp_path / "odd.eaf", events, fps=29.97, media=media)
+    eaf_schema.validate(str(path))
+    root = ET.parse(path).getroot()
+    assert root.find("HEADER/MEDIA_DESCRIPTOR").get("MIME_TYPE") == "video/quicktime"
+    assert root.find(".//ANNOTATION_VALUE").text == 'a<b & "c" (0.50)'
+
+
+def test_signal_recorder_keeps_labels_and_signals_across_blocks_compactly():
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS, FrameResult
+    from tsfgui.engine.spotting import SignalRecorder
+
+    recorder = SignalRecorder()
+    names = ("negative", "positive")
+    n = SignalRecorder.BLOCK * 2 + 5
+    for i in range(n):
+        probs = None if i % 3 == 0 else np.array([0.2, 0.8] if i % 2 else [0.9, 0.1], np.float32)
+        recorder.add(FrameResult(i, i * 33.3, None, reference_index=i - 6 if i >= 6 else None,
+                                 diff={"global": float(i), "mouth": 0.5}, probabilities=probs, class_names=names))
+    assert len(recorder) == n
+    assert recorder.index.tolist() == list(range(n))
+    values = recorder.values
+    assert values.shape == (n, len(DIFF_KEYS))
+    assert values[n - 1, 0] == n - 1 and values[3, DIFF_KEYS.index("mouth")] == 0.5
+    assert np.isnan(values[3, DIFF_KEYS.index("brows")])
+    rec = recorder._records()
+    assert rec.itemsize <= 48  # bytes per frame: an hour at 30 fps stays under 5 MB
+    labels = [recorder._label_names[c] if c >= 0 else None for c in rec["label"][:4]]
+    assert labels == [None, "positive", "negative", None]
+
+
+def test_summary_envelope_keeps_a_one_frame_burst_in_an_hour():
+    import numpy as np
+
+    from tsfgui.engine.reports import _peak_envelope
+
+    n = 108_000
+    values = np.zeros((n, 2))
+    values[54_321, 1] = 9.0
+    values[1000:1200, 0] = np.nan
+    t, env = _peak_envelope(np.arange(n) / 30.0, values, max_points=20000)
+    assert len(t) <= 20000 and env.shape == (len(t), 2)
+    assert env[:, 1].max() == 9.0
+    assert np.isnan(env[:, 0]).any() and np.nanmax(env[:, 0]) == 0.0

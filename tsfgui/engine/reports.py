@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -44,6 +45,19 @@ def write_boris_sheet(path: str | Path, events: Sequence[SpottedInterval], fps: 
     return Path(path)
 
 
+def _peak_envelope(t: np.ndarray, values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` samples: the maximum of each run of consecutive frames, so that a
+    short burst in an hour of video stays visible (plain decimation would skip it)."""
+    step = -(-len(t) // max_points) if len(t) > max_points else 1
+    if step == 1:
+        return t, values
+    n = len(t) // step * step
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN run (no face) stays NaN
+        peaks = np.nanmax(values[:n].reshape(-1, step, values.shape[1]), axis=1)
+    return t[:n:step], peaks
+
+
 def write_summary_plot(path: str | Path, recorder: SignalRecorder, events: Sequence[SpottedInterval], fps: float,
                        class_names: Sequence[str] = (), title: str = "") -> Path:
     """A PNG timeline of the difference signals with the spotted intervals shaded by class."""
@@ -53,14 +67,13 @@ def write_summary_plot(path: str | Path, recorder: SignalRecorder, events: Seque
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    index = np.asarray(recorder.index, np.float64)
-    values = np.asarray(recorder.values, np.float64).reshape(len(index), len(DIFF_KEYS))
-    step = max(1, len(index) // 20000)  # an hour of video still draws quickly
-    t = index[::step] / fps
+    index = recorder.index.astype(np.float64)
+    values = recorder.values
+    t, values = _peak_envelope(index / fps, values, max_points=20000)  # an hour still draws quickly
     fig = Figure(figsize=(14, 4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     for i, key in enumerate(DIFF_KEYS):
-        ax.plot(t, values[::step, i], lw=1.4 if key == "global" else 0.7, label=key,
+        ax.plot(t, values[:, i], lw=1.4 if key == "global" else 0.7, label=key,
                 color="black" if key == "global" else None)
     names = list(class_names)
     colour = {name: CLASS_COLOURS[i % len(CLASS_COLOURS)] for i, name in enumerate(names)}
