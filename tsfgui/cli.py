@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Micro-expression analysis with TSFmicro: desktop app and headless tools. "
                                             "Without a command, the desktop app starts.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--selftest", action="store_true",
+                        help="check this installation headless (sample video, face pipeline, model with the demo "
+                             "weights, exports, main window offscreen) and exit 0 when all work")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     gui = sub.add_parser("gui", help="start the desktop app (the default command)",
@@ -210,6 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv = ["gui", *argv]  # `tsfgui video.mp4` opens the video
     try:
         args = parser.parse_args(argv)
+        if args.selftest:
+            if args.command is not None:
+                raise UsageError("--selftest takes no command")
+            from tsfgui.selftest import run_selftest
+
+            return run_selftest()
         if args.command is None:
             args = parser.parse_args(["gui", *argv])
         func: Callable[[argparse.Namespace], int] = args.func

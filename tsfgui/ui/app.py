@@ -6,15 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-SAMPLE_VIDEO = Path(__file__).resolve().parents[2] / "resources" / "sample_interview.mp4"
-#: Weights the app loads when none are given (trained on synthetic data only; the app says so).
-DEMO_WEIGHTS = Path(__file__).resolve().parents[2] / "model_weights" / "tsfmicro-demo-3class.safetensors"
-
-
-def default_weights() -> str | None:
-    """The demo weights when they are installed, else None (difference signals only)."""
-    return str(DEMO_WEIGHTS) if DEMO_WEIGHTS.is_file() else None
-
+from tsfgui.resources import DEMO_WEIGHTS, SAMPLE_VIDEO, default_weights  # noqa: F401 (re-exported)
 
 
 def display_problem() -> str | None:
