@@ -28,7 +28,7 @@ test: $(VENV)/.installed-test
 bundle: $(VENV)/.installed
 	$(PIP) install --quiet -e '.[build]'
 	$(VENV)/bin/pyinstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller build_spec/tsfgui.spec
-	dist/tsfgui/tsfgui --version
+	QT_QPA_PLATFORM=offscreen dist/tsfgui/tsfgui --selftest
 
 clean-venv:
 	rm -rf $(VENV)
