@@ -1,7 +1,8 @@
 """Spotting on synthetic interviews with planted micro-expressions among blinks, head motion and
 talking-like mouth motion (ground truth from the generator): MEGC precision, recall and F1 (IoU ≥ 0.5).
 
-Videos are generated with seeds that are not the bundled sample's (the thresholds were set on that one).
+Videos are generated with seeds other than those the default thresholds were tuned on (201–205) and
+the bundled sample's (7).
 """
 
 from __future__ import annotations

@@ -157,3 +157,65 @@ def test_summary_envelope_keeps_a_one_frame_burst_in_an_hour():
     assert len(t) <= 20000 and env.shape == (len(t), 2)
     assert env[:, 1].max() == 9.0
     assert np.isnan(env[:, 0]).any() and np.nanmax(env[:, 0]) == 0.0
+
+
+def _quiet_signals(seconds: float = 60.0, fps: float = 30.0, seed: int = 0):
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fps)
+    index = np.arange(n)
+    reference = np.where(index >= 6, index - 6, -1)
+    values = 1.0 + 0.1 * rng.standard_normal((n, len(DIFF_KEYS)))
+    values[:6] = np.nan
+    return index, reference, values
+
+
+def _bump(values, region: str, first: int, heights) -> None:
+    from tsfgui.engine.results import DIFF_KEYS
+
+    values[first:first + len(heights), DIFF_KEYS.index(region)] += heights
+
+
+def _spotted(index, reference, values, **settings):
+    from tsfgui.engine.spotting import SpotSettings, spot_signals
+
+    return spot_signals(index, reference, values, 30.0, SpotSettings(**settings))
+
+
+def test_spotting_rules_on_constructed_signals():
+    index, reference, values = _quiet_signals()
+    _bump(values, "mouth", 300, [0.3, 0.8, 1.0, 0.8, 0.4])    # a short mouth burst: a micro-expression
+    _bump(values, "brows", 600, [0.5])                         # one noisy frame: not enough
+    _bump(values, "eyes", 900, [2.0, 5.0, 5.0, 2.0])           # a blink, leaking into the brows
+    _bump(values, "brows", 899, [0.2, 0.6, 1.5, 1.5, 0.6, 0.2])
+    _bump(values, "brows", 1200, [0.4, 1.0, 1.2, 0.9, 0.4])    # a brow raise moves the eyes a little
+    _bump(values, "eyes", 1200, [0.2, 0.5, 0.6, 0.4, 0.2])
+    for start in range(1500, 1560, 8):                         # two seconds of talking
+        _bump(values, "mouth", start, [0.6, 1.2, 0.6])
+    _bump(values, "nose", 8, [1.0, 1.5, 1.0])                  # while the tracker settles
+    spotted = _spotted(index, reference, values)
+    assert [(s.region, s.kind) for s in spotted] == [("mouth", "micro"), ("brows", "micro")]
+    mouth, brows = spotted
+    assert mouth.onset <= 300 <= mouth.apex <= 305 <= mouth.offset + 3 and mouth.offset - mouth.onset <= 12
+    assert 1200 <= brows.apex <= 1204 and brows.score > 3.0
+
+
+def test_spotting_keeps_a_strong_single_frame_and_honours_the_threshold():
+    index, reference, values = _quiet_signals()
+    _bump(values, "nose", 600, [3.0])
+    assert [s.apex for s in _spotted(index, reference, values)] == [600]
+    assert _spotted(index, reference, values, threshold=80.0) == []
+
+
+def test_spotting_over_a_long_movement_is_macro_and_a_head_turn_is_dropped():
+    import numpy as np
+
+    index, reference, values = _quiet_signals(seconds=60.0)
+    _bump(values, "brows", 300, np.full(45, 1.0))       # 1.5 s: a macro-expression
+    _bump(values, "nose", 900, np.full(200, 1.5))       # 6.7 s of movement: not an expression
+    _bump(values, "brows", 900, np.full(200, 1.5))
+    spotted = _spotted(index, reference, values)
+    assert [s.kind for s in spotted] == ["macro"] and spotted[0].apex < 400
