@@ -159,8 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", help="analyse videos or frame folders headless, one result folder each",
                              description="Analyse videos or frame folders without a window. Each input gets "
-                                         "OUT/<name>/frames.csv (one row per frame) and done.json; a re-run "
-                                         "skips finished inputs. Exit code 1 when any input failed.")
+                                         "OUT/<name>/: frames.csv (one row per frame), events.csv and events.json "
+                                         "(spotted intervals), events_boris.xlsx (BORIS import), <name>.eaf (ELAN), "
+                                         "summary.png and done.json; a re-run skips finished inputs. Exit code 1 "
+                                         "when any input failed.")
     analyze.add_argument("inputs", nargs="+", metavar="VIDEO_OR_FOLDER",
                          help="video files, frame folders, or folders of videos (searched recursively)")
     analyze.add_argument("--out", required=True, help="folder for the results")
