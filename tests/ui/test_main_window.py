@@ -215,3 +215,35 @@ def test_demo_weights_show_their_warning_while_loaded(qtbot, window):
     qtbot.waitUntil(lambda: any(w.results_cache.directory.glob("*.npz")), timeout=30_000)
     again = window(SAMPLE, weights=demo)  # from the cache: the warning still shows
     assert again.from_cache and again.warning_banner.isVisibleTo(again)
+
+
+def test_spotted_events_are_listed_shaded_jumpable_and_exported(qtbot, window, tmp_path, eaf_schema):
+    import json
+
+    from openpyxl import load_workbook
+
+    from tsfgui.engine.spotting import evaluate_spotting
+
+    w = window(SAMPLE)
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=60_000)
+    qtbot.waitUntil(lambda: w.events_panel.table.rowCount() > 0, timeout=30_000)
+    truth = json.loads(Path(SAMPLE).with_suffix(".json").read_text())["events"]
+    score = evaluate_spotting([(e.onset, e.offset) for e in w.events], [(t["onset"], t["offset"]) for t in truth])
+    assert score.hits >= 3 and score.precision >= 0.75, score  # the same spotting as `tsfgui analyze`
+    assert len(w.plots.event_regions) == len(w.events)
+    lo, hi = w.plots.event_regions[0].getRegion()
+    assert lo == pytest.approx(w.events[0].onset / 30.0) and hi > lo
+    row = len(w.events) - 1
+    w.events_panel.table.cellDoubleClicked.emit(row, 0)
+    qtbot.waitUntil(lambda: w.current == w.events[row].apex, timeout=5_000)
+    assert w.export_events(str(tmp_path / "interview.eaf")) == len(w.events)
+    eaf_schema.validate(str(tmp_path / "interview.eaf"))
+    assert "sample_interview.mp4" in (tmp_path / "interview.eaf").read_text()
+    w.export_events(str(tmp_path / "boris.xlsx"))
+    assert len(list(load_workbook(tmp_path / "boris.xlsx").active.values)) == 1 + 2 * len(w.events)
+    w.export_events(str(tmp_path / "events.json"))
+    assert len(json.loads((tmp_path / "events.json").read_text())["events"]) == len(w.events)
+    assert w.export_events(str(tmp_path / "events.txt")) == 0 and ".eaf" in w.error
+    # another reference policy: analysed again, the old intervals are gone until spotting reruns
+    w.set_policy(FixedOnset(5))
+    assert w.events == [] and w.events_panel.table.rowCount() == 0 and w.plots.event_regions == []

@@ -26,7 +26,7 @@ from tsfgui.io.atomic import atomic_write
 from .analyzer import Analyzer
 from .exports import frame_columns, frame_row
 from .pairing import RollingLag
-from .reports import write_boris_sheet, write_eaf, write_summary_plot
+from .reports import write_boris_sheet, write_eaf, write_events_csv, write_events_json, write_summary_plot
 from .spotting import SignalRecorder, SpotSettings, SpottedInterval
 
 
@@ -128,22 +128,10 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
     return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning)
 
 
-EVENT_COLUMNS = ["onset_frame", "apex_frame", "offset_frame", "onset_s", "apex_s", "offset_s", "kind", "label",
-                 "probability", "score", "region"]
-
-
 def write_events(out_dir: Path, events: Sequence[SpottedInterval], fps: float) -> None:
     """``events.csv`` and ``events.json`` of the spotted intervals (times in seconds at ``fps``)."""
-    records = [{"onset_frame": e.onset, "apex_frame": e.apex, "offset_frame": e.offset,
-                "onset_s": round(e.onset / fps, 3), "apex_s": round(e.apex / fps, 3), "offset_s": round(e.offset / fps, 3),
-                "kind": e.kind, "label": e.label, "probability": None if e.probability is None else round(e.probability, 4),
-                "score": round(e.score, 2), "region": e.region} for e in events]
-    with atomic_write(out_dir / "events.csv", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=EVENT_COLUMNS)
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in records)
-    with atomic_write(out_dir / "events.json", encoding="utf-8") as fh:
-        json.dump({"fps": fps, "events": records}, fh, indent=2)
+    write_events_csv(out_dir / "events.csv", events, fps)
+    write_events_json(out_dir / "events.json", events, fps)
 
 
 _WORKER_MODEL = None

@@ -15,13 +15,43 @@ from typing import Sequence
 
 import numpy as np
 
-from tsfgui.io.atomic import atomic_path
+from tsfgui.io.atomic import atomic_path, atomic_write
 
 from .results import DIFF_KEYS
 from .spotting import SignalRecorder, SpottedInterval
 
+EVENT_COLUMNS = ["onset_frame", "apex_frame", "offset_frame", "onset_s", "apex_s", "offset_s", "kind", "label",
+                 "probability", "score", "region"]
 BORIS_COLUMNS = ["time", "subject", "code", "modifier", "comment"]
 CLASS_COLOURS = ["#e05050", "#50c85a", "#f5c828", "#5a8cfa", "#c86ee6", "#78dcdc", "#f0965a"]
+
+
+def event_records(events: Sequence[SpottedInterval], fps: float) -> list[dict]:
+    """One dict per interval with the :data:`EVENT_COLUMNS` (times in seconds at ``fps``)."""
+    return [{"onset_frame": e.onset, "apex_frame": e.apex, "offset_frame": e.offset,
+             "onset_s": round(e.onset / fps, 3), "apex_s": round(e.apex / fps, 3), "offset_s": round(e.offset / fps, 3),
+             "kind": e.kind, "label": e.label, "probability": None if e.probability is None else round(e.probability, 4),
+             "score": round(e.score, 2), "region": e.region} for e in events]
+
+
+def write_events_csv(path: str | Path, events: Sequence[SpottedInterval], fps: float) -> Path:
+    """The spotted intervals as CSV (:data:`EVENT_COLUMNS`; empty cells where a value is missing)."""
+    import csv
+
+    with atomic_write(path, newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=EVENT_COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: ("" if v is None else v) for k, v in r.items()} for r in event_records(events, fps))
+    return Path(path)
+
+
+def write_events_json(path: str | Path, events: Sequence[SpottedInterval], fps: float) -> Path:
+    """The spotted intervals as JSON: ``{"fps": …, "events": [records]}``."""
+    import json
+
+    with atomic_write(path, encoding="utf-8") as fh:
+        json.dump({"fps": fps, "events": event_records(events, fps)}, fh, indent=2)
+    return Path(path)
 
 
 def write_boris_sheet(path: str | Path, events: Sequence[SpottedInterval], fps: float,

@@ -15,6 +15,7 @@ from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
 
 from .analysis_worker import start_analysis
 from .badge import EmotionBadge
+from .events_panel import EventsMixin, EventsPanel
 from .inspector import HEATMAP_LUT, Inspection, InspectorPanel, InspectorWorker, InspectRequest
 from .live_mode import LiveModeMixin
 from .player import SHORTCUTS, PlayerWindow
@@ -27,7 +28,7 @@ HEATMAP_CHOICES = (("None", None), ("Grad-CAM (evidence for the prediction)", "g
                    ("Attention rollout", "rollout"), ("Attention received (last layer)", "attention"))
 
 
-class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
+class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, PlayerWindow):
     """Opens a video or frame folder, shows it, and analyses it in a background worker.
 
     Results arrive in batches and are kept per frame (without pixels), so stepping to an analysed
@@ -38,6 +39,7 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
 
     inspectRequested = Signal(object)
     inspectionShown = Signal(int)
+    eventsSpotted = Signal(int, object)  # generation, spotted intervals (or the exception)
 
     def __init__(self, target: str | None = None, fps: float | None = None, weights: str | None = None):
         self.results: dict[int, FrameResult] = {}
@@ -84,6 +86,7 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
         self.error_banner = QLabel("")
         self.warning_banner = QLabel("")
         self.inspector_panel = InspectorPanel()
+        self.events_panel = EventsPanel()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(55)
@@ -101,18 +104,24 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
         self.warning_banner.hide()
         self.centralWidget().layout().insertWidget(0, self.warning_banner)
         self.plots.seekRequested.connect(self.seek)
+        self.docks: dict[str, QDockWidget] = {}
+        self._init_events()
         self.frameShown.connect(self._show_frame_analysis)
         for title, widget, area in (("Prediction", self.badge, Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Inspector", self.inspector_panel, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Events", self.events_panel, Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Signals", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
             dock.setWidget(widget)
+            self.docks[title] = dock
             self.addDockWidget(area, dock)
             if title == "Signals":
                 self.resizeDocks([dock], [260], Qt.Orientation.Vertical)
             else:
                 self.resizeDocks([dock], [330], Qt.Orientation.Horizontal)
+        self.tabifyDockWidget(self.docks["Inspector"], self.docks["Events"])  # one tab each, full height
+        self.docks["Inspector"].raise_()
         self.statusBar().addPermanentWidget(self.rate_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.progress)
@@ -141,6 +150,9 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
                                                                                  self.export_csv))
         self._action(file_menu, "Save &snapshot (PNG)…", lambda: self._ask_save("Save snapshot", "PNG (*.png)",
                                                                                 self.save_snapshot))
+        self._action(file_menu, "Export spotted &events (ELAN, BORIS, CSV, JSON)…",
+                     lambda: self._ask_save("Export spotted events", "ELAN annotation (*.eaf);;BORIS import sheet (*.xlsx);;"
+                                            "CSV (*.csv);;JSON (*.json)", self.export_events))
         self._action(file_menu, "Export &plot (PNG/SVG)…", lambda: self._ask_save("Export plot", "PNG (*.png);;SVG (*.svg)",
                                                                                   self.export_plot))
         file_menu.addSeparator()
@@ -296,6 +308,7 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
 
     def _start_analysis(self) -> None:
         self._stop_analysis()
+        self._clear_events()
         self._generation += 1
         generation = self._generation
         key = self._cache_key()
@@ -315,6 +328,7 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
             if names:
                 self._classes_known(names)
             self.plots.add_results(cached)
+            self._spot_events()
             if self.current >= 0:
                 self._show_frame_analysis(self.current)
             return
@@ -386,6 +400,7 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
         if generation == self._generation and self.error is None and self._worker is not None:
             self.analysis_done = True
             self.plots.refresh()
+            self._spot_events()
             if self._cache_pending and self.info is not None and len(self.results) == self.info.frame_count:
                 self._save_cache(self._cache_pending, list(self.results.values()))
 
@@ -428,6 +443,8 @@ class MainWindow(LiveModeMixin, ExportMixin, RecentFilesMixin, PlayerWindow):
         self.plots.reset(info.frame_count or 0, info.fps, self.badge._names)
         self.plots.add_results(self.results.values())
         super()._on_opened(info)
+        if self._spot_when_opened:  # the analysis (or the cache) was quicker than opening the video
+            self._spot_events()
 
     def _on_failed(self, message: str) -> None:
         super()._on_failed(message)

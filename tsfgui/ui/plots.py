@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from tsfgui.engine import DIFF_KEYS, FrameResult
 from tsfgui.engine.reports import CLASS_COLOURS
+from tsfgui.engine.spotting import SpottedInterval
 
 DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
                 "mouth": (255, 80, 120)}
@@ -41,6 +43,8 @@ class SignalPlots(QWidget):
         self.diff_curves = {key: self._curve(self.diff_plot, DIFF_COLOURS[key], key, width=2 if key == "global" else 1)
                             for key in DIFF_KEYS}
         self.prob_curves: list[pg.PlotDataItem] = []
+        self.class_names: list[str] = []
+        self.event_regions: list[pg.LinearRegionItem] = []
         self.cursors = []
         for plot in (self.diff_plot, self.prob_plot):
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((255, 255, 255, 160), width=1))
@@ -67,7 +71,9 @@ class SignalPlots(QWidget):
     def reset(self, frame_count: int, fps: float, class_names: Iterable[str] = ()) -> None:
         """Start empty traces for a source of ``frame_count`` frames."""
         names = list(class_names)
+        self.class_names = names
         self.fps = fps
+        self.set_events([])
         self.diff = np.full((frame_count, len(DIFF_KEYS)), np.nan, np.float32)
         self.probabilities = np.full((frame_count, len(names)), np.nan, np.float32)
         for curve in self.prob_curves:
@@ -106,6 +112,25 @@ class SignalPlots(QWidget):
             self.diff_curves[key].setData(t, self.diff[:, i])
         for i, curve in enumerate(self.prob_curves):
             curve.setData(t, self.probabilities[:, i])
+
+    def set_events(self, events: Sequence[SpottedInterval]) -> None:
+        """Shade the spotted intervals on the difference plot in the colour of their predicted class
+        (grey without a model)."""
+        for region in self.event_regions:
+            self.diff_plot.removeItem(region)
+        self.event_regions = []
+        for e in events:
+            if e.label in self.class_names:
+                colour = QColor(CLASS_COLOURS[self.class_names.index(e.label) % len(CLASS_COLOURS)])
+            else:
+                colour = QColor("#9a9a9a")
+            colour.setAlpha(70)
+            region = pg.LinearRegionItem((e.onset / self.fps, (e.offset + 1) / self.fps), movable=False,
+                                         brush=pg.mkBrush(colour), pen=pg.mkPen(None))
+            region.setZValue(-10)
+            region.setToolTip(f"{e.kind} {e.label or e.region} · apex {e.apex / self.fps:.2f} s")
+            self.diff_plot.addItem(region)
+            self.event_regions.append(region)
 
     def set_cursor(self, index: int) -> None:
         for cursor in self.cursors:

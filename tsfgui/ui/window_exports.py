@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from PySide6.QtWidgets import QFileDialog
 
 
@@ -39,7 +42,11 @@ class ExportMixin:
             self._set_error(f"Cannot write the plot to '{path}' (check the folder and the file extension).")
 
     def _ask_save(self, title: str, filters: str, save) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, title, "", filters)
+        path, chosen = QFileDialog.getSaveFileName(self, title, "", filters)
+        if path and not Path(path).suffix:  # "interview" with "ELAN annotation (*.eaf)" chosen → interview.eaf
+            match = re.search(r"\*(\.\w+)", chosen or filters)
+            if match:
+                path += match.group(1)
         if path:
             try:
                 save(path)

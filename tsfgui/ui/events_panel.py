@@ -1,0 +1,151 @@
+"""The spotted micro-expressions of the open video: a table to jump to them, shading on the plots,
+and File › Export for ELAN, BORIS and CSV/JSON.
+
+Spotting runs over the whole analysis when it finishes (or comes from the cache), in a plain
+thread so the window never waits; the result comes back through a queued signal.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Sequence
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from tsfgui.engine import FrameResult
+from tsfgui.engine.spotting import SpottedInterval
+
+COLUMNS = ("onset (s)", "apex (s)", "offset (s)", "kind", "label", "p", "region", "score")
+
+
+class EventsPanel(QWidget):
+    """A table of spotted intervals; activating a row (double-click, Enter) asks to seek to its apex."""
+
+    seekRequested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.events: list[SpottedInterval] = []
+        self.summary = QLabel("Spotted intervals appear when the analysis has finished.")
+        self.summary.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.cellActivated.connect(self._activated)
+        self.table.cellDoubleClicked.connect(self._activated)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table)
+
+    def clear(self, message: str = "Spotted intervals appear when the analysis has finished.") -> None:
+        self.events = []
+        self.table.setRowCount(0)
+        self.summary.setText(message)
+
+    def set_events(self, events: Sequence[SpottedInterval], fps: float) -> None:
+        self.events = list(events)
+        self.table.setRowCount(len(self.events))
+        for row, e in enumerate(self.events):
+            cells = (f"{e.onset / fps:.2f}", f"{e.apex / fps:.2f}", f"{e.offset / fps:.2f}", e.kind, e.label or "",
+                     "" if e.probability is None else f"{e.probability:.2f}", e.region, f"{e.score:.1f}")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column in (0, 1, 2, 5, 7):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        micro = sum(e.kind == "micro" for e in self.events)
+        self.summary.setText(f"{len(self.events)} spotted intervals ({micro} micro, {len(self.events) - micro} macro). "
+                             "Double-click a row to go to its apex.")
+
+    def _activated(self, row: int, _column: int) -> None:
+        if 0 <= row < len(self.events):
+            self.seekRequested.emit(self.events[row].apex)
+
+
+class EventsMixin:
+    """Spotting and event exports of the main window; needs ``results``, ``info``, ``live``, ``plots``,
+    ``events_panel``, ``seek``, ``statusBar``, ``_set_error`` and the signal ``eventsSpotted(int, object)``
+    (Qt signals must be declared on the QObject class itself)."""
+
+    def _init_events(self) -> None:
+        self.events: list[SpottedInterval] = []
+        self._events_generation = 0
+        self._spot_when_opened = False
+        self.eventsSpotted.connect(self._on_events_spotted)
+        self.events_panel.seekRequested.connect(self.seek)
+
+    def _clear_events(self) -> None:
+        self._events_generation += 1
+        self._spot_when_opened = False
+        self.events = []
+        self.events_panel.clear()
+        self.plots.set_events([])
+
+    def _spot_events(self) -> None:
+        """Spot intervals in the finished analysis, in a background thread (once the frame rate is known)."""
+        if self.live:
+            return
+        if self.info is None:
+            self._spot_when_opened = True
+            return
+        self._spot_when_opened = False
+        self._events_generation += 1
+        generation = self._events_generation
+        results: list[FrameResult] = [self.results[i] for i in sorted(self.results)]
+        fps = self.info.fps
+        self.events_panel.clear("Spotting…")
+
+        def work() -> None:
+            from tsfgui.engine.spotting import spot
+
+            try:
+                events = spot(results, fps)
+            except Exception as exc:  # shown in the panel; the analysis itself stays usable
+                events = exc
+            self.eventsSpotted.emit(generation, events)
+
+        threading.Thread(target=work, name="spotting", daemon=True).start()
+
+    def _on_events_spotted(self, generation: int, events) -> None:
+        if generation != self._events_generation:
+            return  # a newer video or analysis replaced this one
+        if isinstance(events, Exception):
+            self.events_panel.clear(f"Spotting failed: {events}")
+            return
+        self.events = events
+        fps = self.info.fps if self.info is not None else 30.0
+        self.events_panel.set_events(events, fps)
+        self.plots.set_events(events)
+
+    def export_events(self, path: str) -> int:
+        """Write the spotted intervals: ``.eaf`` (ELAN, linked to the video), ``.xlsx`` (BORIS import),
+        ``.json`` or ``.csv`` by the file extension; returns how many intervals were written."""
+        from pathlib import Path
+
+        from tsfgui.engine import reports
+
+        if not self.analysis_done:
+            self._set_error("The analysis is still running; spotted intervals exist once it has finished.")
+            return 0
+        fps = self.info.fps if self.info is not None else 30.0
+        suffix = Path(path).suffix.lower()
+        if suffix == ".eaf":
+            media = Path(self._target) if self._target and Path(self._target).is_file() else None
+            reports.write_eaf(path, self.events, fps, media=media)
+        elif suffix == ".xlsx":
+            reports.write_boris_sheet(path, self.events, fps)
+        elif suffix == ".json":
+            reports.write_events_json(path, self.events, fps)
+        elif suffix == ".csv":
+            reports.write_events_csv(path, self.events, fps)
+        else:
+            self._set_error(f"Cannot export events as '{suffix or path}': choose .eaf, .xlsx, .csv or .json.")
+            return 0
+        self.statusBar().showMessage(f"Wrote {len(self.events)} spotted intervals to {path}")
+        return len(self.events)
