@@ -174,6 +174,23 @@ def test_device_and_threads_helpers():
     before = torch.get_num_threads()
     try:
         assert configure_threads(1) == 1 and torch.get_num_threads() == 1
+        assert configure_threads() >= 1  # unpinned: all available CPUs
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_pinned_thread_share_survives_later_default_calls(monkeypatch):
+    """`analyze --jobs N` pins each worker's share; the Analyzer's own call must not undo it."""
+    import tsfgui.model.device as device
+
+    monkeypatch.setattr(device, "_pinned_threads", None)
+    monkeypatch.setattr(device, "available_cpus", lambda: 8)
+    before = torch.get_num_threads()
+    try:
+        assert device.configure_threads() == 8
+        assert device.configure_threads(3, pin=True) == 3
+        assert device.configure_threads() == 3 and torch.get_num_threads() == 3
+        assert device.configure_threads(reserve=1) == 2
     finally:
         torch.set_num_threads(before)
 

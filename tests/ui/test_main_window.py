@@ -224,12 +224,17 @@ def test_spotted_events_are_listed_shaded_jumpable_and_exported(qtbot, window, t
 
     from tsfgui.engine.spotting import evaluate_spotting
 
-    w = window(SAMPLE)
-    qtbot.waitUntil(lambda: w.analysis_done, timeout=60_000)
-    qtbot.waitUntil(lambda: w.events_panel.table.rowCount() > 0, timeout=30_000)
+    from tsfgui.resources import DEMO_WEIGHTS
+
+    w = window(SAMPLE, weights=str(DEMO_WEIGHTS))
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
+    qtbot.waitUntil(lambda: w.events_panel.table.rowCount() > 0, timeout=60_000)
     truth = json.loads(Path(SAMPLE).with_suffix(".json").read_text())["events"]
     score = evaluate_spotting([(e.onset, e.offset) for e in w.events], [(t["onset"], t["offset"]) for t in truth])
     assert score.hits >= 3 and score.precision >= 0.75, score  # the same spotting as `tsfgui analyze`
+    # each interval classified on its own onset and apex frames
+    assert all(e.label in ("negative", "positive", "surprise") and e.probability > 1 / 3 for e in w.events)
+    assert w.events_panel.table.item(0, 4).text() == w.events[0].label
     assert len(w.plots.event_regions) == len(w.events)
     lo, hi = w.plots.event_regions[0].getRegion()
     assert lo == pytest.approx(w.events[0].onset / 30.0) and hi > lo

@@ -2,8 +2,9 @@
 
 Each input gets ``OUT/<name>/frames.csv`` (one row per frame, see :mod:`tsfgui.engine.exports`) and
 ``events.csv``/``events.json`` (spotted intervals, see :mod:`tsfgui.engine.spotting`), a BORIS import
-sheet, an ELAN ``.eaf`` file and a summary plot (:mod:`tsfgui.engine.reports`); the rows
-streamed row by row into a temporary file that is renamed only when the input is complete, so memory
+sheet, an ELAN ``.eaf`` file and a summary plot (:mod:`tsfgui.engine.reports`). With a model, each
+spotted interval is classified on its own onset and apex frames (:mod:`tsfgui.engine.interval_labels`).
+The rows are streamed into a temporary file that is renamed only when the input is complete, so memory
 does not grow with video length and a crash never leaves half a CSV looking whole. A finished input
 also gets ``done.json`` (what was analysed, with which weights and settings); a re-run skips inputs
 whose ``done.json`` matches and redoes the others from the start. A failing input is reported and
@@ -25,6 +26,7 @@ from tsfgui.io.atomic import atomic_write
 
 from .analyzer import Analyzer
 from .exports import frame_columns, frame_row
+from .interval_labels import classify_intervals
 from .pairing import RollingLag
 from .reports import write_boris_sheet, write_eaf, write_events_csv, write_events_json, write_summary_plot
 from .spotting import SignalRecorder, SpotSettings, SpottedInterval
@@ -117,6 +119,9 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
                 warning = str(exc)
         info = source.info
     events = recorder.spot(info.fps, settings.get("spotting") and SpotSettings(**settings["spotting"]))
+    if model is not None and events:  # each interval's class from its own onset and apex frames
+        with open_source(source_path, fps=settings.get("fps")) as source:
+            events = classify_intervals(model, source, events, device=device)
     write_events(out_dir, events, info.fps)
     write_boris_sheet(out_dir / "events_boris.xlsx", events, info.fps)
     write_summary_plot(out_dir / "summary.png", recorder, events, info.fps, names, title=source_path.name)
@@ -142,7 +147,7 @@ def _init_worker(weights: str | None, threads: int) -> None:
     global _WORKER_MODEL
     from tsfgui.model import configure_threads
 
-    configure_threads(threads)
+    configure_threads(threads, pin=True)
     if weights:
         from tsfgui.model import TSFmicro
 

@@ -47,17 +47,28 @@ def available_cpus() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
-def configure_threads(num_threads: int | None = None, reserve: int = 0) -> int:
+_pinned_threads: int | None = None
+
+
+def configure_threads(num_threads: int | None = None, reserve: int = 0, pin: bool = False) -> int:
     """Set torch's intra-op threads to ``num_threads`` (default: the available CPUs minus
     ``reserve``, at least 1) and inter-op threads to 1; returns the intra-op count.
+
+    ``pin`` makes ``num_threads`` this process's share for good: later calls without a number (every
+    :class:`~tsfgui.engine.Analyzer` makes one) take the pinned count instead of all CPUs, so the
+    worker processes of ``tsfgui analyze --jobs N`` keep to their share of the cores.
 
     One intra-op pool per process, sized to the CPUs the process may use, is the fastest setting
     for this model on small machines: more threads than cores only adds contention. ``reserve``
     leaves cores to other work (e.g. 1 for a video decoding thread on a 4-core laptop). The
     inter-op setting can only be made before torch runs parallel work; later calls keep it.
     """
-    n = num_threads if num_threads is not None else max(available_cpus() - reserve, 1)
-    n = max(int(n), 1)
+    global _pinned_threads
+    if num_threads is None:
+        num_threads = max((_pinned_threads or available_cpus()) - reserve, 1)
+    n = max(int(num_threads), 1)
+    if pin:
+        _pinned_threads = n
     torch.set_num_threads(n)
     try:
         torch.set_num_interop_threads(1)

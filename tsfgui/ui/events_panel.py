@@ -1,8 +1,9 @@
 """The spotted micro-expressions of the open video: a table to jump to them, shading on the plots,
 and File › Export for ELAN, BORIS and CSV/JSON.
 
-Spotting runs over the whole analysis when it finishes (or comes from the cache), in a plain
-thread so the window never waits; the result comes back through a queued signal.
+Spotting runs over the whole analysis when it finishes (or comes from the cache), then TSFmicro
+classifies each interval on its own onset and apex frames, in a plain thread so the window never
+waits; the result comes back through a queued signal.
 """
 
 from __future__ import annotations
@@ -99,18 +100,41 @@ class EventsMixin:
         generation = self._events_generation
         results: list[FrameResult] = [self.results[i] for i in sorted(self.results)]
         fps = self.info.fps
+        target, source_fps, weights = self._target, self._fps, self.weights
         self.events_panel.clear("Spotting…")
 
         def work() -> None:
+            from tsfgui.engine.interval_labels import classify_intervals
             from tsfgui.engine.spotting import spot
+            from tsfgui.io import open_source
+            from tsfgui.model.weights import load_model
 
             try:
                 events = spot(results, fps)
+                if events and weights and target:  # each interval's class from its own onset and apex
+                    model = load_model(weights)
+                    with open_source(target, fps=source_fps) as source:
+                        events = classify_intervals(model, source, events,
+                                                    should_stop=lambda: generation != self._events_generation)
             except Exception as exc:  # shown in the panel; the analysis itself stays usable
                 events = exc
-            self.eventsSpotted.emit(generation, events)
+            if generation == self._events_generation:  # else the window moved on (or closed)
+                self.eventsSpotted.emit(generation, events)
 
-        threading.Thread(target=work, name="spotting", daemon=True).start()
+        self._join_spotting()
+        self._spotting = threading.Thread(target=work, name="spotting")
+        self._spotting.start()
+
+    def _join_spotting(self) -> None:
+        thread = getattr(self, "_spotting", None)
+        if thread is not None:
+            thread.join()
+            self._spotting = None
+
+    def _stop_spotting(self) -> None:
+        """Let a running spotting thread end at its next interval, and wait for it (on close)."""
+        self._events_generation += 1
+        self._join_spotting()
 
     def _on_events_spotted(self, generation: int, events) -> None:
         if generation != self._events_generation:

@@ -511,4 +511,5 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self._stop_analysis()
         self._join_cache_writer()
         self._stop_inspector()
+        self._stop_spotting()
         super().closeEvent(event)
