@@ -121,20 +121,19 @@ class EventsMixin:
             if generation == self._events_generation:  # else the window moved on (or closed)
                 self.eventsSpotted.emit(generation, events)
 
-        self._join_spotting()
-        self._spotting = threading.Thread(target=work, name="spotting")
-        self._spotting.start()
-
-    def _join_spotting(self) -> None:
-        thread = getattr(self, "_spotting", None)
-        if thread is not None:
-            thread.join()
-            self._spotting = None
+        # an outdated thread is not waited for here (the window stays responsive): it stops at its
+        # next interval and its result is dropped; close() joins them all
+        self._spotting = [t for t in getattr(self, "_spotting", []) if t.is_alive()]
+        thread = threading.Thread(target=work, name="spotting")
+        self._spotting.append(thread)
+        thread.start()
 
     def _stop_spotting(self) -> None:
-        """Let a running spotting thread end at its next interval, and wait for it (on close)."""
+        """Let running spotting threads end at their next interval, and wait for them (on close)."""
         self._events_generation += 1
-        self._join_spotting()
+        for thread in getattr(self, "_spotting", []):
+            thread.join()
+        self._spotting = []
 
     def _on_events_spotted(self, generation: int, events) -> None:
         if generation != self._events_generation:
