@@ -35,7 +35,7 @@ class _Selftest:
         self.n = frames
         self.ui = ui
         self.frames: list = []
-        self.model = None
+        self.loaded = None  # the demo model, once the model step has run
 
     def files(self) -> str:
         from tsfgui.face.model_files import landmarks_68_path
@@ -71,12 +71,12 @@ class _Selftest:
         _check(found >= 0.9 * self.n, f"a face in only {found} of {self.n} frames of the sample")
         return f"face and 68 landmarks in {found}/{self.n} frames"
 
-    def model_(self) -> str:
+    def model(self) -> str:
         from tsfgui.engine import Analyzer, RollingLag
         from tsfgui.model.weights import load_model
 
-        self.model = load_model(DEMO_WEIGHTS)
-        analyzer = Analyzer(self.model, policy=RollingLag(lag_s=0.2), batch_size=8)
+        self.loaded = load_model(DEMO_WEIGHTS)
+        analyzer = Analyzer(self.loaded, policy=RollingLag(lag_s=0.2), batch_size=8)
         results = list(analyzer.run(self.frames))
         analysed = [r for r in results if r.analysed]
         _check(len(results) == self.n, f"{len(results)} results for {self.n} frames")
@@ -108,7 +108,7 @@ class _Selftest:
             writer.release()
             out = Path(tmp) / "clip"
             settings = {"lag_s": 0.2, "batch_size": 8, "fps": None}
-            outcome = analyze_one(clip, out, model=self.model, weights=str(DEMO_WEIGHTS), settings=settings)
+            outcome = analyze_one(clip, out, model=self.loaded, weights=str(DEMO_WEIGHTS), settings=settings)
             _check(outcome.status == "done", f"analysis of a clip ended '{outcome.status}': {outcome.message}")
             names = ["frames.csv", "events.csv", "events.json", "events_boris.xlsx", "summary.png", "clip.eaf",
                      "done.json"]
@@ -140,7 +140,7 @@ class _Selftest:
         return f"main window drawn {size} ({app.platformName()})"
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
-        steps = [("files", self.files), ("video", self.source), ("face", self.face), ("model", self.model_),
+        steps = [("files", self.files), ("video", self.source), ("face", self.face), ("model", self.model),
                  ("exports", self.exports)]
         if self.ui:
             steps.append(("window", self.window))
