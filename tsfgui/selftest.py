@@ -122,10 +122,16 @@ class _Selftest:
 
     def window(self) -> str:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from PySide6.QtCore import qInstallMessageHandler
         from PySide6.QtWidgets import QApplication
 
         from tsfgui.ui.main_window import MainWindow
 
+        def quiet(_mode, _context, message: str) -> None:  # the offscreen platform's harmless notice
+            if "propagateSizeHints" not in message:
+                print(message, file=sys.stderr)
+
+        qInstallMessageHandler(quiet)
         app = QApplication.instance() or QApplication(sys.argv[:1])
         window = MainWindow(str(SAMPLE_VIDEO), weights=None)
         try:
