@@ -97,8 +97,7 @@ def write_summary_plot(path: str | Path, recorder: SignalRecorder, events: Seque
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    index = recorder.index.astype(np.float64)
-    values = recorder.values
+    index, values = recorder.signals()
     t, values = _peak_envelope(index / fps, values, max_points=4000)  # ~3 per pixel column; peaks kept
     fig = Figure(figsize=(14, 4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)

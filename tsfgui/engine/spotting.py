@@ -148,23 +148,52 @@ class SignalRecorder:
     def _records(self) -> np.ndarray:
         return np.concatenate([*self._blocks, self._block[:self._used]])
 
+    def signals(self) -> tuple[np.ndarray, np.ndarray]:
+        """Frame indices and difference signals (frames × :data:`DIFF_KEYS`, float32, NaN where
+        missing), from one pass over the blocks."""
+        rec = self._records()
+        return rec["index"], rec["values"]
+
     @property
     def index(self) -> np.ndarray:
         """Frame indices in the order added."""
-        return self._records()["index"]
+        return self.signals()[0]
 
     @property
     def values(self) -> np.ndarray:
-        """Difference signals, frames × :data:`DIFF_KEYS` (float64, NaN where missing)."""
-        return self._records()["values"].astype(np.float64)
+        """Difference signals, frames × :data:`DIFF_KEYS` (float32, NaN where missing)."""
+        return self.signals()[1]
 
     def spot(self, fps: float, settings: SpotSettings | None = None) -> list[SpottedInterval]:
         rec = self._records()
-        names = self._label_names
-        labels = [names[c] if c >= 0 else None for c in rec["label"].tolist()]
-        confidences = [None if np.isnan(c) else c for c in rec["confidence"].tolist()]
-        return spot_signals(rec["index"], rec["reference"], rec["values"].astype(np.float64), fps,
-                            settings or SpotSettings(), labels, confidences)
+        return spot_signals(rec["index"], rec["reference"], rec["values"], fps, settings or SpotSettings(),
+                            _CodedLabels(rec["label"], self._label_names), _Confidences(rec["confidence"]))
+
+
+class _CodedLabels(Sequence):
+    """Labels looked up from the recorder's class codes only where asked (at apexes)."""
+
+    def __init__(self, codes: np.ndarray, names: Sequence[str]):
+        self.codes, self.names = codes, names
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        code = int(self.codes[i])
+        return self.names[code] if code >= 0 else None
+
+
+class _Confidences(Sequence):
+    def __init__(self, values: np.ndarray):
+        self.values = values
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        value = float(self.values[i])
+        return None if np.isnan(value) else value
 
 
 def spot(results: Sequence[FrameResult], fps: float, settings: SpotSettings | None = None) -> list[SpottedInterval]:
@@ -241,9 +270,12 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
         return []
     frames = lambda seconds: int(round(seconds * fps))  # noqa: E731
     window, hop = max(5, frames(settings.baseline_s)), max(1, frames(settings.hop_s))
-    z = {key: robust_z(values[:, i], window, hop) for i, key in enumerate(DIFF_KEYS)}
-    stacked = np.nan_to_num(np.stack([z[r] for r in settings.regions], axis=1), nan=-np.inf)
-    score = stacked.max(axis=1)
+    # float32 throughout: an hour of video costs a few MB here, not tens
+    z = {key: robust_z(values[:, i].astype(np.float32), window, hop).astype(np.float32)
+         for i, key in enumerate(DIFF_KEYS)}
+    score = np.full(len(index), -np.inf, np.float32)
+    for region in settings.regions:
+        np.fmax(score, z[region], out=score)  # NaN (no face, no reference) never wins
     ignored = _blink_mask(z, settings, frames(settings.blink_pad_s)) | _warmup_mask(reference, frames(settings.warmup_s))
     score = np.where(ignored, -np.inf, score)
     above = np.flatnonzero(score > settings.threshold)
