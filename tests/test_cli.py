@@ -262,3 +262,22 @@ def test_analyze_with_parallel_jobs(tmp_path, media):
     assert "3 analysed" in out.stdout
     for name in ("a", "b", "c"):
         assert json.loads((tmp_path / "out" / name / "done.json").read_text())["frames"] == 12
+
+
+def test_analyze_spotting_thresholds_from_the_command_line(tmp_path):
+    import json
+
+    sample = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
+    out = tmp_path / "out"
+    bad = run("analyze", str(sample), "--out", str(out), "--spot", "threshold=high")
+    assert bad.returncode == 2 and "--spot threshold: 'high' is not a number" in bad.stderr
+    unknown = run("analyze", str(sample), "--out", str(out), "--spot", "sensitivity=2")
+    assert unknown.returncode == 2 and "KEY one of" in unknown.stderr and "threshold" in unknown.stderr
+    strict = run("analyze", str(sample), "--out", str(out), "-q", "--spot", "threshold=1000", timeout=300)
+    assert strict.returncode == 0, strict.stderr
+    assert json.loads((out / "sample_interview" / "events.json").read_text())["events"] == []
+    done = json.loads((out / "sample_interview" / "done.json").read_text())
+    assert done["identity"]["settings"]["spotting"]["threshold"] == 1000
+    default = run("analyze", str(sample), "--out", str(out), "-q", timeout=300)  # other thresholds: redone
+    assert "1 analysed" in default.stdout
+    assert len(json.loads((out / "sample_interview" / "events.json").read_text())["events"]) >= 3

@@ -101,6 +101,30 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return int(result or 0)
 
 
+def _spot_settings(pairs: Sequence[str]):
+    """:class:`SpotSettings` from ``KEY=VALUE`` strings (``--spot threshold=3.5``), each checked."""
+    from dataclasses import fields, replace
+
+    from tsfgui.engine.spotting import SpotSettings
+
+    settings = SpotSettings()
+    known = {f.name: type(getattr(settings, f.name)) for f in fields(SpotSettings) if f.name != "regions"}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or key not in known:
+            raise UsageError(f"--spot takes KEY=VALUE with KEY one of {', '.join(sorted(known))}; got '{pair}'")
+        try:
+            value = known[key](text)
+        except ValueError:
+            kind = "a whole number" if known[key] is int else "a number"
+            raise UsageError(f"--spot {key}: '{text}' is not {kind}") from None
+        if value < 0 or (key == "threshold" and value == 0):
+            raise UsageError(f"--spot {key} must be {'positive' if key == 'threshold' else 'at least 0'}, not {text}")
+        settings = replace(settings, **{key: value})
+    return settings
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from tsfgui.engine.batch import analyze_batch
     from tsfgui.model.weights import WeightsError
@@ -117,10 +141,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: this machine has no usable CUDA GPU; use --device cpu")
+    spotting = _spot_settings(args.spot)
     try:
         report = analyze_batch(args.inputs, args.out, weights=args.weights, device=args.device, fps=args.fps,
                                lag_s=args.lag, batch_size=args.batch_size, jobs=args.jobs,
-                               show_progress=not args.quiet)
+                               show_progress=not args.quiet, spotting=spotting)
     except WeightsError as exc:
         raise UsageError(str(exc)) from None
     done = sum(o.status == "done" for o in report.outcomes)
@@ -173,6 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
     analyze.add_argument("--jobs", type=int, default=1, help="inputs analysed in parallel processes (default 1; "
                                                               "the CPU cores are shared among them)")
+    analyze.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
+                         help="a spotting threshold, repeatable: threshold (robust z, default 3), baseline_s, "
+                              "merge_s, micro_max_s, macro_max_s, blink_ratio, talk_min_s … (see README)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
 

@@ -163,12 +163,17 @@ def _analyze_in_worker(path: Path, target: Path, weights: str | None, settings: 
 
 def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str | None = None,
                   device: str | None = None, fps: float | None = None, lag_s: float = 0.2, batch_size: int = 8,
-                  jobs: int = 1, show_progress: bool = True) -> BatchReport:
+                  jobs: int = 1, show_progress: bool = True, spotting: SpotSettings | None = None) -> BatchReport:
     """Analyse every input into ``out``: one after another with the model loaded once, or with
-    ``jobs`` > 1 in that many processes (each with its share of the CPU cores)."""
+    ``jobs`` > 1 in that many processes (each with its share of the CPU cores). ``spotting``: the
+    thresholds of :mod:`tsfgui.engine.spotting` (default :class:`SpotSettings`)."""
+    from dataclasses import asdict
+
     from tqdm import tqdm
 
     settings = {"fps": fps, "lag_s": lag_s, "batch_size": batch_size}
+    if spotting is not None and spotting != SpotSettings():
+        settings["spotting"] = asdict(spotting)  # part of the identity: other thresholds, a new run
     out = Path(out)
     report = BatchReport()
     taken: set[str] = set()
