@@ -227,8 +227,11 @@ def test_spotted_events_are_listed_shaded_jumpable_and_exported(qtbot, window, t
     from tsfgui.resources import DEMO_WEIGHTS
 
     w = window(SAMPLE, weights=str(DEMO_WEIGHTS))
+    assert w.export_events(str(tmp_path / "early.eaf")) == 0 and "not ready" in w.statusBar().currentMessage()
+    assert not (tmp_path / "early.eaf").exists()
     qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
     qtbot.waitUntil(lambda: w.events_panel.table.rowCount() > 0, timeout=60_000)
+    assert not w.spotting_running
     truth = json.loads(Path(SAMPLE).with_suffix(".json").read_text())["events"]
     score = evaluate_spotting([(e.onset, e.offset) for e in w.events], [(t["onset"], t["offset"]) for t in truth])
     assert score.hits >= 3 and score.precision >= 0.75, score  # the same spotting as `tsfgui analyze`

@@ -78,12 +78,14 @@ class EventsMixin:
         self.events: list[SpottedInterval] = []
         self._events_generation = 0
         self._spot_when_opened = False
+        self.spotting_running = False
         self.eventsSpotted.connect(self._on_events_spotted)
         self.events_panel.seekRequested.connect(self.seek)
 
     def _clear_events(self) -> None:
         self._events_generation += 1
         self._spot_when_opened = False
+        self.spotting_running = False
         self.events = []
         self.events_panel.clear()
         self.plots.set_events([])
@@ -101,6 +103,7 @@ class EventsMixin:
         results: list[FrameResult] = [self.results[i] for i in sorted(self.results)]
         fps = self.info.fps
         target, source_fps, weights = self._target, self._fps, self.weights
+        self.spotting_running = True
         self.events_panel.clear("Spotting…")
 
         def work() -> None:
@@ -138,6 +141,7 @@ class EventsMixin:
     def _on_events_spotted(self, generation: int, events) -> None:
         if generation != self._events_generation:
             return  # a newer video or analysis replaced this one
+        self.spotting_running = False
         if isinstance(events, Exception):
             self.events_panel.clear(f"Spotting failed: {events}")
             return
@@ -153,8 +157,9 @@ class EventsMixin:
 
         from tsfgui.engine import reports
 
-        if not self.analysis_done:
-            self._set_error("The analysis is still running; spotted intervals exist once it has finished.")
+        if not self.analysis_done or self.spotting_running or self._spot_when_opened:
+            self.statusBar().showMessage("Spotted intervals are not ready yet (the analysis or the spotting is still "
+                                         "running); export them when the Events tab lists them.", 10_000)
             return 0
         fps = self.info.fps if self.info is not None else 30.0
         suffix = Path(path).suffix.lower()

@@ -393,11 +393,14 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             self.plots.add_results(self.results.values())
 
     def _on_worker_error(self, generation: int, exc: Exception) -> None:
+        self._failed_generation = generation
         if generation == self._generation:
             self._set_error(f"Analysis stopped: {exc}")
 
     def _on_finished(self, generation: int) -> None:
-        if generation == self._generation and self.error is None and self._worker is not None:
+        # an error shown meanwhile for something else (an export) does not void a complete analysis
+        failed = getattr(self, "_failed_generation", None) == generation
+        if generation == self._generation and not failed and self._worker is not None:
             self.analysis_done = True
             self.plots.refresh()
             self._spot_events()
