@@ -8,7 +8,6 @@ passed. Nothing is written outside a temporary folder.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -121,29 +120,13 @@ class _Selftest:
         return f"frames.csv ({len(rows)} rows), events, BORIS xlsx, ELAN eaf, summary.png"
 
     def window(self) -> str:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        from PySide6.QtCore import qInstallMessageHandler
-        from PySide6.QtWidgets import QApplication
+        from tsfgui.ui.offscreen_check import draw_main_window  # Qt stays in the UI layer
 
-        from tsfgui.ui.main_window import MainWindow
-
-        def quiet(_mode, _context, message: str) -> None:  # the offscreen platform's harmless notice
-            if "propagateSizeHints" not in message:
-                print(message, file=sys.stderr)
-
-        qInstallMessageHandler(quiet)
-        app = QApplication.instance() or QApplication(sys.argv[:1])
-        window = MainWindow(str(SAMPLE_VIDEO), weights=None)
         try:
-            window.show()
-            app.processEvents()
-            shot = window.grab()
-            _check(not shot.isNull() and shot.width() > 0, "the main window could not be drawn")
-            size = f"{shot.width()}x{shot.height()}"
-        finally:
-            window.close()
-            app.processEvents()
-        return f"main window drawn {size} ({app.platformName()})"
+            width, height, platform = draw_main_window(str(SAMPLE_VIDEO))
+        except RuntimeError as exc:
+            raise SelftestFailure(str(exc)) from None
+        return f"main window drawn {width}x{height} ({platform})"
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         steps = [("files", self.files), ("video", self.source), ("face", self.face), ("model", self.model),

@@ -133,14 +133,14 @@ def test_signal_recorder_keeps_labels_and_signals_across_blocks_compactly():
         recorder.add(FrameResult(i, i * 33.3, None, reference_index=i - 6 if i >= 6 else None,
                                  diff={"global": float(i), "mouth": 0.5}, probabilities=probs, class_names=names))
     assert len(recorder) == n
-    assert recorder.index.tolist() == list(range(n))
-    values = recorder.values
+    index, values = recorder.signals()
+    assert index.tolist() == list(range(n))
     assert values.shape == (n, len(DIFF_KEYS))
     assert values[n - 1, 0] == n - 1 and values[3, DIFF_KEYS.index("mouth")] == 0.5
     assert np.isnan(values[3, DIFF_KEYS.index("brows")])
     rec = recorder._records()
     assert rec.itemsize <= 48  # bytes per frame: an hour at 30 fps stays under 5 MB
-    labels = [recorder._label_names[c] if c >= 0 else None for c in rec["label"][:4]]
+    labels = [recorder.labels()[i] for i in range(4)]
     assert labels == [None, "positive", "negative", None]
 
 

@@ -121,7 +121,7 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
     events = recorder.spot(info.fps, settings.get("spotting") and SpotSettings(**settings["spotting"]))
     if model is not None and events:  # each interval's class from its own onset and apex frames
         with open_source(source_path, fps=settings.get("fps")) as source:
-            events = classify_intervals(model, source, events, device=device)
+            events = classify_intervals(model, source, events, device=device, tracker=analyzer.tracker)
     write_events(out_dir, events, info.fps)
     write_boris_sheet(out_dir / "events_boris.xlsx", events, info.fps)
     write_summary_plot(out_dir / "summary.png", recorder, events, info.fps, names, title=source_path.name)

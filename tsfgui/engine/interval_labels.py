@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from tsfgui.face import AlignTemplate, FaceDetector, LandmarkPredictor, detect_and_align, to_bgr, warp_crop
+from tsfgui.face import AlignTemplate, FaceDetector, FaceTracker, LandmarkPredictor, detect_and_align, to_bgr, warp_crop
 from tsfgui.io import FrameSource
 from tsfgui.model import select_device
 
@@ -37,20 +37,21 @@ def _pair_crops(source: FrameSource, interval: SpottedInterval, template: AlignT
 
 def classify_intervals(model, source: FrameSource, intervals: Sequence[SpottedInterval], *,
                        device: str | torch.device | None = None, batch_size: int = 8,
-                       template: AlignTemplate | None = None,
+                       tracker: FaceTracker | None = None,
                        should_stop: Callable[[], bool] | None = None) -> list[SpottedInterval]:
     """Copies of ``intervals`` with ``label`` and ``probability`` from TSFmicro on (onset, apex).
 
     The source must be seekable (a file or a frame folder). An interval whose onset frame shows no
     face, or whose apex is its onset, gets no label (None) rather than a guess. Without a model the
-    intervals are returned unchanged. ``should_stop`` is polled between intervals.
+    intervals are returned unchanged. ``tracker``: the analysis' tracker, whose detector, landmark
+    model and crop template are reused (default: new ones). ``should_stop`` is polled between intervals.
     """
     if model is None or not intervals:
         return list(intervals)
     if not source.info.seekable:
         raise ValueError(f"{source.info.name} cannot seek; intervals are classified on files and frame folders")
-    template = template or AlignTemplate()
-    detector, predictor = FaceDetector(), LandmarkPredictor()
+    tracker = tracker or FaceTracker()
+    template, detector, predictor = tracker.settings.template, tracker.detector, tracker.predictor
     target = select_device(device)
     model = model.eval().to(target)
     labelled = [replace(interval, label=None, probability=None) for interval in intervals]

@@ -24,6 +24,13 @@ EVENT_COLUMNS = ["onset_frame", "apex_frame", "offset_frame", "onset_s", "apex_s
                  "probability", "score", "region"]
 BORIS_COLUMNS = ["time", "subject", "code", "modifier", "comment"]
 CLASS_COLOURS = ["#e05050", "#50c85a", "#f5c828", "#5a8cfa", "#c86ee6", "#78dcdc", "#f0965a"]
+NO_CLASS_COLOUR = "#9a9a9a"
+
+
+def class_colour(label: str | None, class_names: Sequence[str]) -> str:
+    """The colour of ``label`` among ``class_names`` (grey for no label or an unknown one)."""
+    names = list(class_names)
+    return CLASS_COLOURS[names.index(label) % len(CLASS_COLOURS)] if label in names else NO_CLASS_COLOUR
 
 
 def event_records(events: Sequence[SpottedInterval], fps: float) -> list[dict]:
@@ -105,19 +112,18 @@ def write_summary_plot(path: str | Path, recorder: SignalRecorder, events: Seque
         ax.plot(t, values[:, i], lw=1.4 if key == "global" else 0.7, label=key,
                 color="black" if key == "global" else None)
     names = list(class_names)
-    colour = {name: CLASS_COLOURS[i % len(CLASS_COLOURS)] for i, name in enumerate(names)}
     spans: dict[str, list[tuple[float, float]]] = {}
     for e in events:  # one collection per colour: thousands of intervals stay light
-        spans.setdefault(colour.get(e.label or "", "#9a9a9a"), []).append((e.onset / fps, (e.offset - e.onset) / fps))
+        spans.setdefault(class_colour(e.label, names), []).append((e.onset / fps, (e.offset - e.onset) / fps))
     for c, ranges in spans.items():
         ax.broken_barh(ranges, (0, 1), transform=ax.get_xaxis_transform(), facecolors=c, alpha=0.35, lw=0)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("|apex − onset| (grey levels)")
     ax.set_title(title or f"{len(events)} spotted intervals")
     handles, labels = ax.get_legend_handles_labels()
-    handles += [Patch(color=c, alpha=0.35, label=n) for n, c in colour.items()]
+    handles += [Patch(color=class_colour(n, names), alpha=0.35, label=n) for n in names]
     if not names:
-        handles.append(Patch(color="#9a9a9a", alpha=0.35, label="spotted (no model)"))
+        handles.append(Patch(color=NO_CLASS_COLOUR, alpha=0.35, label="spotted (no model)"))
     ax.legend(handles=handles, loc="upper right", fontsize=8, ncol=2)
     ax.margins(x=0)
     fig.tight_layout()

@@ -29,7 +29,7 @@ least 0.5 (each ground-truth interval counted once).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -154,46 +154,31 @@ class SignalRecorder:
         rec = self._records()
         return rec["index"], rec["values"]
 
-    @property
-    def index(self) -> np.ndarray:
-        """Frame indices in the order added."""
-        return self.signals()[0]
-
-    @property
-    def values(self) -> np.ndarray:
-        """Difference signals, frames × :data:`DIFF_KEYS` (float32, NaN where missing)."""
-        return self.signals()[1]
+    def labels(self, records: np.ndarray | None = None) -> Sequence[str | None]:
+        """The label of each frame (None where not analysed), looked up from its class code on access."""
+        names = self._label_names
+        codes = (self._records() if records is None else records)["label"]
+        return _LazyColumn(codes, lambda code: names[code] if code >= 0 else None)
 
     def spot(self, fps: float, settings: SpotSettings | None = None) -> list[SpottedInterval]:
         rec = self._records()
+        labels = self.labels(rec)
+        confidences = _LazyColumn(rec["confidence"], lambda value: None if np.isnan(value) else float(value))
         return spot_signals(rec["index"], rec["reference"], rec["values"], fps, settings or SpotSettings(),
-                            _CodedLabels(rec["label"], self._label_names), _Confidences(rec["confidence"]))
+                            labels, confidences)
 
 
-class _CodedLabels(Sequence):
-    """Labels looked up from the recorder's class codes only where asked (at apexes)."""
+class _LazyColumn(Sequence):
+    """A recorder column converted item by item on access (spotting reads only the apexes)."""
 
-    def __init__(self, codes: np.ndarray, names: Sequence[str]):
-        self.codes, self.names = codes, names
-
-    def __len__(self) -> int:
-        return len(self.codes)
-
-    def __getitem__(self, i):  # type: ignore[override]
-        code = int(self.codes[i])
-        return self.names[code] if code >= 0 else None
-
-
-class _Confidences(Sequence):
-    def __init__(self, values: np.ndarray):
-        self.values = values
+    def __init__(self, values: np.ndarray, convert: Callable):
+        self.values, self.convert = values, convert
 
     def __len__(self) -> int:
         return len(self.values)
 
     def __getitem__(self, i):  # type: ignore[override]
-        value = float(self.values[i])
-        return None if np.isnan(value) else value
+        return self.convert(self.values[i].item())
 
 
 def spot(results: Sequence[FrameResult], fps: float, settings: SpotSettings | None = None) -> list[SpottedInterval]:

@@ -79,6 +79,7 @@ class EventsMixin:
         self._events_generation = 0
         self._spot_when_opened = False
         self.spotting_running = False
+        self._spotting: list[threading.Thread] = []
         self.eventsSpotted.connect(self._on_events_spotted)
         self.events_panel.seekRequested.connect(self.seek)
 
@@ -126,7 +127,7 @@ class EventsMixin:
 
         # an outdated thread is not waited for here (the window stays responsive): it stops at its
         # next interval and its result is dropped; close() joins them all
-        self._spotting = [t for t in getattr(self, "_spotting", []) if t.is_alive()]
+        self._spotting = [t for t in self._spotting if t.is_alive()]
         thread = threading.Thread(target=work, name="spotting")
         self._spotting.append(thread)
         thread.start()
@@ -134,7 +135,7 @@ class EventsMixin:
     def _stop_spotting(self) -> None:
         """Let running spotting threads end at their next interval, and wait for them (on close)."""
         self._events_generation += 1
-        for thread in getattr(self, "_spotting", []):
+        for thread in self._spotting:
             thread.join()
         self._spotting = []
 
@@ -146,8 +147,7 @@ class EventsMixin:
             self.events_panel.clear(f"Spotting failed: {events}")
             return
         self.events = events
-        fps = self.info.fps if self.info is not None else 30.0
-        self.events_panel.set_events(events, fps)
+        self.events_panel.set_events(events, self.info.fps)
         self.plots.set_events(events)
 
     def export_events(self, path: str) -> int:
@@ -161,7 +161,7 @@ class EventsMixin:
             self.statusBar().showMessage("Spotted intervals are not ready yet (the analysis or the spotting is still "
                                          "running); export them when the Events tab lists them.", 10_000)
             return 0
-        fps = self.info.fps if self.info is not None else 30.0
+        fps = self.info.fps
         suffix = Path(path).suffix.lower()
         if suffix == ".eaf":
             media = Path(self._target) if self._target and Path(self._target).is_file() else None

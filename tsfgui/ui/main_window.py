@@ -48,6 +48,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self.analysis_done = False
         self._worker = None
         self._generation = 0
+        self._failed_generation: int | None = None  # the analysis run that ended with an error
         self._target: str | None = None
         self._fps = fps
         self._inspector = self._inspector_thread = None
@@ -399,7 +400,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
 
     def _on_finished(self, generation: int) -> None:
         # an error shown meanwhile for something else (an export) does not void a complete analysis
-        failed = getattr(self, "_failed_generation", None) == generation
+        failed = self._failed_generation == generation
         if generation == self._generation and not failed and self._worker is not None:
             self.analysis_done = True
             self.plots.refresh()

@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from tsfgui.engine import DIFF_KEYS, FrameResult
-from tsfgui.engine.reports import CLASS_COLOURS
+from tsfgui.engine.reports import CLASS_COLOURS, class_colour
 from tsfgui.engine.spotting import SpottedInterval
 
 DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
@@ -120,10 +120,7 @@ class SignalPlots(QWidget):
             self.diff_plot.removeItem(region)
         self.event_regions = []
         for e in events:
-            if e.label in self.class_names:
-                colour = QColor(CLASS_COLOURS[self.class_names.index(e.label) % len(CLASS_COLOURS)])
-            else:
-                colour = QColor("#9a9a9a")
+            colour = QColor(class_colour(e.label, self.class_names))
             colour.setAlpha(70)
             region = pg.LinearRegionItem((e.onset / self.fps, (e.offset + 1) / self.fps), movable=False,
                                          brush=pg.mkBrush(colour), pen=pg.mkPen(None))
