@@ -281,3 +281,9 @@ def test_analyze_spotting_thresholds_from_the_command_line(tmp_path):
     default = run("analyze", str(sample), "--out", str(out), "-q", timeout=300)  # other thresholds: redone
     assert "1 analysed" in default.stdout
     assert len(json.loads((out / "sample_interview" / "events.json").read_text())["events"]) >= 3
+
+
+def test_analyze_per_frame_model_needs_weights(tmp_path):
+    sample = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
+    out = run("analyze", str(sample), "--out", str(tmp_path / "o"), "--per-frame-model")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--per-frame-model needs --weights" in out.stderr

@@ -136,6 +136,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"weights file not found: '{args.weights}'")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
+    if args.per_frame_model and not args.weights:
+        raise UsageError("--per-frame-model needs --weights (a model to run on every frame)")
     if args.device == "cuda":
         import torch
 
@@ -145,7 +147,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     try:
         report = analyze_batch(args.inputs, args.out, weights=args.weights, device=args.device, fps=args.fps,
                                lag_s=args.lag, batch_size=args.batch_size, jobs=args.jobs,
-                               show_progress=not args.quiet, spotting=spotting)
+                               show_progress=not args.quiet, spotting=spotting,
+                               per_frame_model=args.per_frame_model)
     except WeightsError as exc:
         raise UsageError(str(exc)) from None
     done = sum(o.status == "done" for o in report.outcomes)
@@ -191,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("inputs", nargs="+", metavar="VIDEO_OR_FOLDER",
                          help="video files, frame folders, or folders of videos (searched recursively)")
     analyze.add_argument("--out", required=True, help="folder for the results")
-    analyze.add_argument("--weights", default=None, help="TSFmicro weights (default: none, difference signals only)")
+    analyze.add_argument("--weights", default=None, help="TSFmicro weights: each spotted interval is classified (default: none, "
+                                                            "difference signals and spotting only)")
     analyze.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
     analyze.add_argument("--fps", type=float, default=None, help="frame rate of frame folders (default 200)")
     analyze.add_argument("--lag", type=float, default=0.2, help="seconds between a frame and its reference (0.2)")
@@ -201,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                          help="a spotting threshold, repeatable: threshold (robust z, default 3), baseline_s, "
                               "merge_s, micro_max_s, macro_max_s, blink_ratio, talk_min_s … (see README)")
+    analyze.add_argument("--per-frame-model", action="store_true",
+                         help="also run TSFmicro on every frame against the frame --lag seconds before it "
+                              "(p_<class> columns of frames.csv; several times slower). By default the model "
+                              "classifies only the spotted intervals, on their onset and apex frames")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
 

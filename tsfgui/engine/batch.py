@@ -2,8 +2,14 @@
 
 Each input gets ``OUT/<name>/frames.csv`` (one row per frame, see :mod:`tsfgui.engine.exports`) and
 ``events.csv``/``events.json`` (spotted intervals, see :mod:`tsfgui.engine.spotting`), a BORIS import
-sheet, an ELAN ``.eaf`` file and a summary plot (:mod:`tsfgui.engine.reports`). With a model, each
-spotted interval is classified on its own onset and apex frames (:mod:`tsfgui.engine.interval_labels`).
+sheet, an ELAN ``.eaf`` file and a summary plot (:mod:`tsfgui.engine.reports`).
+
+With a model the analysis has two stages by default: stage 1 (decode, track, difference signals,
+spotting) runs on every frame without the model; stage 2 classifies each spotted interval with
+TSFmicro on its own onset and apex frames (:mod:`tsfgui.engine.interval_labels`), the pair the model
+is trained on. ``per_frame_model`` also runs the model on every frame against its rolling-lag
+reference (the ``p_<class>`` columns of ``frames.csv``): what changed in the last 0.2 s, which is
+not an expression, at the cost of the model on every frame.
 The rows are streamed into a temporary file that is renamed only when the input is complete, so memory
 does not grow with video length and a crash never leaves half a CSV looking whole. A finished input
 also gets ``done.json`` (what was analysed, with which weights and settings); a re-run skips inputs
@@ -99,10 +105,11 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
     for stale in [done_file, *out_dir.glob(".*.part")]:  # an interrupted or outdated run restarts cleanly
         stale.unlink(missing_ok=True)
     warning = ""
+    per_frame = model is not None and settings.get("per_frame_model", False)
     with open_source(source_path, fps=settings.get("fps")) as source:
-        analyzer = Analyzer(model, policy=RollingLag(lag_s=settings["lag_s"]), batch_size=settings["batch_size"],
-                            device=device)
-        names = analyzer.class_names
+        analyzer = Analyzer(model if per_frame else None, policy=RollingLag(lag_s=settings["lag_s"]),
+                            batch_size=settings["batch_size"], device=device)
+        names = analyzer.class_names  # the per-frame probability columns: none in the two-stage default
         count = 0
         recorder = SignalRecorder()
         with atomic_write(out_dir / "frames.csv", newline="", encoding="utf-8") as fh:
@@ -124,10 +131,11 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
             events = classify_intervals(model, source, events, device=device, tracker=analyzer.tracker)
     write_events(out_dir, events, info.fps)
     write_boris_sheet(out_dir / "events_boris.xlsx", events, info.fps)
-    write_summary_plot(out_dir / "summary.png", recorder, events, info.fps, names, title=source_path.name)
+    classes = tuple(model.class_names) if model is not None else ()
+    write_summary_plot(out_dir / "summary.png", recorder, events, info.fps, classes, title=source_path.name)
     write_eaf(out_dir / f"{out_dir.name}.eaf", events, info.fps, media=source_path if source_path.is_file() else None)
     summary = {"identity": identity, "frames": count, "events": len(events), "fps": info.fps, "width": info.width, "height": info.height,
-               "classes": list(names), "warning": warning, "seconds": round(time.perf_counter() - start, 2)}
+               "classes": list(classes), "per_frame_model": per_frame, "warning": warning, "seconds": round(time.perf_counter() - start, 2)}
     with atomic_write(done_file, encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2)
     return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning)
@@ -163,15 +171,19 @@ def _analyze_in_worker(path: Path, target: Path, weights: str | None, settings: 
 
 def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str | None = None,
                   device: str | None = None, fps: float | None = None, lag_s: float = 0.2, batch_size: int = 8,
-                  jobs: int = 1, show_progress: bool = True, spotting: SpotSettings | None = None) -> BatchReport:
+                  jobs: int = 1, show_progress: bool = True, spotting: SpotSettings | None = None,
+                  per_frame_model: bool = False) -> BatchReport:
     """Analyse every input into ``out``: one after another with the model loaded once, or with
     ``jobs`` > 1 in that many processes (each with its share of the CPU cores). ``spotting``: the
-    thresholds of :mod:`tsfgui.engine.spotting` (default :class:`SpotSettings`)."""
+    thresholds of :mod:`tsfgui.engine.spotting` (default :class:`SpotSettings`). With weights, the
+    model classifies the spotted intervals; ``per_frame_model`` also runs it on every frame."""
     from dataclasses import asdict
 
     from tqdm import tqdm
 
     settings = {"fps": fps, "lag_s": lag_s, "batch_size": batch_size}
+    if per_frame_model:
+        settings["per_frame_model"] = True  # part of the identity: the other mode, a new run
     if spotting is not None and spotting != SpotSettings():
         settings["spotting"] = asdict(spotting)  # part of the identity: other thresholds, a new run
     out = Path(out)
