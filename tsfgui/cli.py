@@ -78,6 +78,22 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return train_cli.run_eval(args, args.parser_, UsageError)
 
 
+def _cmd_import_weights(args: argparse.Namespace) -> int:
+    from tsfgui.model.weights import WeightsError, load_model
+
+    if not Path(args.checkpoint).is_file():
+        raise UsageError(f"checkpoint not found: '{args.checkpoint}'")
+    try:
+        model = load_model(args.checkpoint, label_scheme=args.scheme, class_order=args.class_order)
+        model.save_pretrained(args.out)
+    except WeightsError as exc:
+        raise UsageError(str(exc)) from None
+    note = model.provenance.get("class_order", {})
+    print(f"{args.out}: {model.label_scheme} ({', '.join(model.class_names)}); file's logit order "
+          f"{', '.join(note.get('file_order', model.class_names))} — {note.get('how', 'from its metadata')}")
+    return 0
+
+
 BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
 
 
@@ -211,6 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
                               "classifies only the spotted intervals, on their onset and apex frames")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
+
+    imp = sub.add_parser("import-weights", help="convert a research checkpoint (.pth) into a tsfgui weights file",
+                         description="Read a research checkpoint (the authors' TSFmicro code or an RMT backbone) with "
+                                     "torch.load(weights_only=True), put its classifier rows into the label scheme's "
+                                     "order and write a .safetensors file that names its classes.")
+    imp.add_argument("checkpoint", help="the .pth/.pt checkpoint")
+    imp.add_argument("out", help="the .safetensors file to write")
+    imp.add_argument("--scheme", default=None, help="label scheme (default: inferred from the head size when unique)")
+    imp.add_argument("--class-order", default=None,
+                     help="the checkpoint's logit order: class names separated by commas, or 'authors' (3 classes: "
+                          "positive,surprise,negative). Default: detected from the tensor names")
+    imp.set_defaults(func=_cmd_import_weights)
 
     bench = sub.add_parser("bench", help="measure speed (face, model …) and print the figures",
                            description="Run a benchmark script from bench/ and print what it measures. "

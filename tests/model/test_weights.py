@@ -170,8 +170,57 @@ def test_authors_checkpoint_imports_with_identical_outputs(tmp_path, make_pair):
     assert loaded.load_report.ok and not loaded.load_report.backbone_only
     assert set(loaded.load_report.ignored) == {"vit_pos.cls_token", "main_branch.layers.0.Relpos.decay"}
     onset, apex = make_pair(2, 32)
+    with torch.inference_mode():  # 3 classes in the authors' order (positive, surprise, negative) → megc3's
+        torch.testing.assert_close(loaded(onset, apex), model(onset, apex)[:, [2, 0, 1]], rtol=0, atol=0)
+
+
+def _authors_3class_checkpoint(path, cfg):
+    """A model whose logits are (positive, surprise, negative), saved under the authors' tensor names."""
+    model = TSFmicro(cfg).eval()
+    torch.save({"model_state_dict": _authors_names(model.state_dict())}, path)
+    return model
+
+
+def test_authors_3class_checkpoint_gets_the_right_class_names(tmp_path, make_pair):
+    cfg = TSFmicroConfig.tiny()
+    path = tmp_path / "ts_micro_megc.pth"
+    source = _authors_3class_checkpoint(path, cfg)
+    onset, apex = make_pair(3, 32)
     with torch.inference_mode():
-        torch.testing.assert_close(loaded(onset, apex), model(onset, apex), rtol=0, atol=0)
+        theirs = source(onset, apex)  # columns: positive, surprise, negative
+        by_name = {n: theirs[:, i] for i, n in enumerate(("positive", "surprise", "negative"))}
+        for order in (None, "authors", "positive,surprise,negative"):  # detected, keyword, explicit
+            loaded = TSFmicro.from_pretrained(path, config=cfg, class_order=order)
+            assert loaded.class_names == ("negative", "positive", "surprise")
+            out = loaded(onset, apex)
+            for i, name in enumerate(loaded.class_names):
+                torch.testing.assert_close(out[:, i], by_name[name], rtol=0, atol=0)
+        assert loaded.provenance["class_order"]["file_order"] == ["positive", "surprise", "negative"]
+        assert TSFmicro.from_pretrained(path, config=cfg).provenance["class_order"]["how"].startswith("detected")
+        # a user who knows the file is already in MEGC order says so, and nothing is permuted
+        kept = TSFmicro.from_pretrained(path, config=cfg, class_order="negative,positive,surprise")
+        torch.testing.assert_close(kept(onset, apex), theirs, rtol=0, atol=0)
+    # saved again, the names travel in the metadata and the order sticks
+    copy = tmp_path / "copy.safetensors"
+    TSFmicro.from_pretrained(path, config=cfg).save_pretrained(copy)
+    with torch.inference_mode():
+        torch.testing.assert_close(TSFmicro.from_pretrained(copy)(onset, apex)[:, 0], by_name["negative"])
+    with pytest.raises(WeightsError, match="does not name the classes"):
+        TSFmicro.from_pretrained(path, config=cfg, class_order="positive,surprise,anger")
+    with pytest.raises(WeightsError, match="names its classes in its metadata"):
+        TSFmicro.from_pretrained(copy, class_order="authors")
+
+
+def test_our_names_and_other_schemes_are_not_reordered(tmp_path, make_pair):
+    onset, apex = make_pair(2, 32)
+    for scheme in ("megc3", "samm5"):  # our tensor names; the authors' 5-class order is samm5's own
+        cfg = TSFmicroConfig.tiny(label_scheme=scheme)
+        model = TSFmicro(cfg).eval()
+        path = tmp_path / f"{scheme}.pth"
+        torch.save(model.state_dict() if scheme == "megc3" else _authors_names(model.state_dict()), path)
+        loaded = TSFmicro.from_pretrained(path, config=cfg)
+        with torch.inference_mode():
+            torch.testing.assert_close(loaded(onset, apex), model(onset, apex), rtol=0, atol=0)
 
 
 def test_backbone_only_checkpoint_loads_into_the_temporal_branch(tmp_path, make_pair):
@@ -209,3 +258,22 @@ def test_legacy_head_size_selects_or_asks_for_the_label_scheme(tmp_path):
     torch.save(TSFmicro(TSFmicroConfig.tiny(label_scheme="samm5")).state_dict(), five)
     with pytest.raises(WeightsError, match="fits the label schemes casme2_5, samm5; pass label_scheme="):
         TSFmicro.from_pretrained(five)
+
+
+def test_import_weights_command_writes_named_classes(tmp_path, capsys):
+    from tsfgui.cli import main
+
+    source = TSFmicro().eval()  # the paper's 3-class network, as the authors' code saves it
+    path = tmp_path / "ts_micro_megc.pth"
+    torch.save({"model_state_dict": _authors_names(source.state_dict())}, path)
+    out = tmp_path / "imported.safetensors"
+    assert main(["import-weights", str(path), str(out)]) == 0
+    assert "positive, surprise, negative" in capsys.readouterr().out
+    meta = read_metadata(out)
+    assert json.loads(meta["class_names"]) == ["negative", "positive", "surprise"]
+    rows = load_file(str(out))["head.fc.weight"]
+    theirs = source.head.fc.weight.detach()
+    for i, name in enumerate(("negative", "positive", "surprise")):
+        assert torch.equal(rows[i], theirs[("positive", "surprise", "negative").index(name)])
+    assert main(["import-weights", str(path), str(out), "--class-order", "positive,surprise"]) == 2
+    assert "does not name the classes" in capsys.readouterr().err

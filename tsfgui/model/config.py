@@ -54,7 +54,8 @@ LABEL_SCHEMES: dict[str, LabelScheme] = {
             "megc3", "MEGC composite, 3 classes", ("negative", "positive", "surprise"),
             "MEGC 2019 order. Negative = anger, contempt, disgust, fear, sadness (and CASME II "
             "repression); positive = happiness. The authors' code orders its 3-class logits "
-            "(positive, surprise, negative): re-order the head rows when importing such weights.",
+            "(positive, surprise, negative); importing their checkpoints re-orders the head rows "
+            "(tsfgui.model.class_order).",
         ),
         LabelScheme(
             "casme2_5", "CASME II, 5 classes", ("happiness", "repression", "disgust", "surprise", "others"),

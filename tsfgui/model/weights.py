@@ -42,6 +42,7 @@ import torch
 
 from tsfgui.io.atomic import atomic_path
 
+from .class_order import parse_class_order, reorder_head, source_class_order
 from .config import ConfigError, LABEL_SCHEMES, TSFmicroConfig
 
 __all__ = [
@@ -370,7 +371,8 @@ def _infer_config(path: Path, state: Mapping[str, torch.Tensor], label_scheme: s
 
 def load_model(path: str | Path, *, config: TSFmicroConfig | None = None, label_scheme: str | None = None,
                class_names: list[str] | tuple[str, ...] | None = None, strict: bool = True,
-               device: torch.device | str | None = None) -> "torch.nn.Module":
+               device: torch.device | str | None = None,
+               class_order: str | list[str] | tuple[str, ...] | None = None) -> "torch.nn.Module":
     """Build a :class:`~tsfgui.model.TSFmicro` from a weights file and load its tensors.
 
     * tsfgui ``.safetensors`` files carry their configuration; ``config`` must not contradict it.
@@ -380,6 +382,11 @@ def load_model(path: str | Path, *, config: TSFmicroConfig | None = None, label_
       into the temporal branch of a new model built from ``config`` (default: the paper's); spatial
       branch and head keep their random initialisation. Their non-backbone tensors (an ImageNet head)
       are reported as unexpected and skipped.
+    * ``class_order`` (research checkpoints): the file's logit order, e.g. ``"positive,surprise,negative"``
+      or ``"authors"``; the head's rows are permuted into the label scheme's order. Without it, a
+      3-class checkpoint with the authors' tensor names is taken to be in the authors' order
+      (positive, surprise, negative) and re-ordered; others are taken to be in the scheme's order.
+      ``model.provenance["class_order"]`` records the file's order and how it was decided.
 
     Every tensor name and shape is checked. With ``strict`` (default) any missing, unexpected or
     differently shaped tensor raises :class:`WeightsError` listing them all; otherwise the matching
@@ -402,8 +409,12 @@ def load_model(path: str | Path, *, config: TSFmicroConfig | None = None, label_
             diff = [k for k, v in config.to_dict().items() if file_cfg.to_dict().get(k) != v]
             raise WeightsError(path, f"was saved with a different configuration (differs in: {', '.join(diff)})")
         cfg = file_cfg
+        if class_order is not None and parse_class_order(class_order, cfg.label_scheme) != cfg.class_names:
+            raise WeightsError(path, f"names its classes in its metadata ({', '.join(cfg.class_names)}); "
+                                     "a class order can only be given for research checkpoints (.pth)")
         ignored: list[str] = []
         state = dict(tensors)
+        order_note = None
     else:
         state, ignored = translate_legacy(tensors)
         if config is not None:
@@ -412,6 +423,18 @@ def load_model(path: str | Path, *, config: TSFmicroConfig | None = None, label_
             cfg = TSFmicroConfig(label_scheme=label_scheme or "custom", class_names=tuple(class_names))
         else:
             cfg = _infer_config(path, state, label_scheme)
+        order_note = None
+        if state.get("head.fc.weight") is not None and state["head.fc.weight"].shape[0] == cfg.num_classes:
+            given = parse_class_order(class_order, cfg.label_scheme)
+            order, how = source_class_order(list(tensors), cfg.label_scheme, given)
+            try:
+                state = reorder_head(state, order or cfg.class_names, cfg.class_names)
+            except ValueError as exc:
+                raise WeightsError(path, f"{exc}; give the file's logit order as class names separated by "
+                                         f"commas") from None
+            order_note = {"file_order": list(order or cfg.class_names), "how": how}
+        elif class_order is not None:
+            raise WeightsError(path, "has no classifier head of the model's size, so a class order cannot apply")
     if not state:
         raise WeightsError(path, "holds no tensors")
     backbone_only = (not is_ours and any(k.startswith("temporal.") for k in state)
@@ -449,6 +472,8 @@ def load_model(path: str | Path, *, config: TSFmicroConfig | None = None, label_
             model.provenance = {}
     else:
         model.provenance = {"imported_from": path.name, "backbone_only": bool(backbone_only)}
+        if order_note is not None:
+            model.provenance["class_order"] = order_note
     model.eval()
     if device is not None:
         model.to(device)

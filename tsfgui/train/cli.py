@@ -98,6 +98,9 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave-one-subject-out or k-fold by subject (default loso)")
     e.add_argument("--folds", type=int, default=5, help="k for --protocol kfold (default 5)")
     e.add_argument("--weights", help="test these trained weights on the whole dataset instead of cross-validating")
+    e.add_argument("--class-order", default=None,
+                   help="with --weights of a research checkpoint: its logit order (names separated by commas, or "
+                        "'authors'); default: detected from the tensor names")
 
 
 # running -----------------------------------------------------------------------------------------------------
@@ -280,7 +283,7 @@ def run_eval(args: argparse.Namespace, parser: argparse.ArgumentParser, usage_er
         from tsfgui.model import WeightsError, load_model
 
         try:
-            model = load_model(args.weights)
+            model = load_model(args.weights, class_order=args.class_order)
         except WeightsError as exc:
             raise usage_error(str(exc)) from None
         try:
