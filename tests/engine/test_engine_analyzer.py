@@ -179,6 +179,9 @@ def test_frames_csv_has_one_row_per_frame_with_that_frames_figures(model, sample
     r = results[19]
     assert rows[19]["label"] == r.label and float(rows[19]["p_positive"]) == pytest.approx(r.probabilities[1], abs=1e-4)
     assert float(rows[19]["diff_mouth"]) == pytest.approx(r.diff["mouth"], abs=1e-4)
+    assert float(rows[19]["flow_mouth"]) == pytest.approx(r.flow["mouth"], abs=1e-4) and r.flow["mouth"] >= 0
+    assert float(rows[19]["pose_Rz"]) == pytest.approx(r.pose[2], abs=1e-5)
+    assert rows[12]["flow_mouth"] == "" and rows[12]["pose_Rx"] == ""
     assert int(rows[19]["reference_frame"]) == r.reference_index
     assert not [p for p in path.parent.iterdir() if p.name != "frames.csv"]  # no temp file left
 
@@ -210,7 +213,8 @@ def test_results_cache_round_trip_and_key(model, sample_frames, tracker, tmp_pat
     assert len(loaded) == 15
     for a, b in zip(results, loaded):
         assert (a.index, a.reference_index, a.status, a.label) == (b.index, b.reference_index, b.status, b.label)
-        assert a.diff == pytest.approx(b.diff)
+        assert a.diff == pytest.approx(b.diff) and a.flow == pytest.approx(b.flow, abs=1e-6)
+        assert (a.pose is None) == (b.pose is None) and (a.pose is None or a.pose == pytest.approx(b.pose, abs=1e-6))
         if a.face is not None:
             np.testing.assert_allclose(a.face.landmarks, b.face.landmarks)
             np.testing.assert_array_equal(a.face.matrix, b.face.matrix)

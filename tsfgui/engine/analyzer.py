@@ -22,6 +22,9 @@ from tsfgui.io import Frame, FrameSource
 from tsfgui.model import TSFmicro, configure_threads, select_device, tune_allocator
 from tsfgui.model.explain import attention_received, attention_rollout, grad_cam, temporal_signal
 
+from tsfgui.face.pose import head_pose
+
+from .flow import RegionFlow
 from .pairing import FrameHistory, FrameRecord, ReferencePolicy, default_policy
 from .results import FrameResult
 
@@ -86,6 +89,7 @@ class Analyzer:
         self._history = FrameHistory(self.policy.horizon_ms)
         self._previous: tuple[int, np.ndarray] | None = None
         self._source: FrameSource | None = None
+        self._flow = RegionFlow()
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -130,6 +134,8 @@ class Analyzer:
             self._history.add(FrameRecord(index, timestamp_ms, has_face=False))
             self._previous = None
             return _Pending(result)
+        pose = head_pose(face.landmarks, (image.shape[1], image.shape[0]))
+        result.pose = None if pose is None else pose.rotation
         motion = float("inf")
         if self._previous is not None and self._previous[0] == index - 1:
             motion = _mean_abs_diff(self._previous[1], face.crop)
@@ -148,6 +154,7 @@ class Analyzer:
         masks = region_masks(face.landmarks_crop, face.size)
         signal = temporal_signal(reference_crop, face.crop, masks)
         result.diff = {"global": signal.magnitude * 255.0, **{k: v * 255.0 for k, v in signal.regions.items()}}
+        result.flow = self._flow.measure(reference_crop, face.crop, face.landmarks_crop, masks)
         return _Pending(result, reference_crop)
 
     def _trim_crops(self) -> None:

@@ -11,6 +11,9 @@ from tsfgui.face import FaceObservation
 #: Names of the difference magnitudes, in the order the exports write them.
 DIFF_KEYS: tuple[str, ...] = ("global", "brows", "eyes", "nose", "mouth")
 
+#: Names of the head pose angles (radians), as OpenFace names its columns.
+POSE_KEYS: tuple[str, ...] = ("pose_Rx", "pose_Ry", "pose_Rz")
+
 
 @dataclass(eq=False)
 class FrameResult:
@@ -20,7 +23,10 @@ class FrameResult:
     frame the model compared with (None when no usable reference existed yet: the first frames, or
     after a stretch without a face). ``diff`` holds the mean absolute difference apex − onset in grey
     levels over the whole aligned face (``global``) and per region; ``probabilities`` the class
-    probabilities in the order of ``class_names``. ``heatmaps`` (on request) maps a name
+    probabilities in the order of ``class_names``. ``flow`` holds the optical flow
+    reference → frame with the head's motion removed, mean length in px at a 224-px face, with the
+    same keys (:mod:`tsfgui.engine.flow`); ``pose`` the head pose (Rx, Ry, Rz) in radians as OpenFace
+    writes it (:mod:`tsfgui.face.pose`), None without a face. ``heatmaps`` (on request) maps a name
     (``attention``, ``rollout``, ``gradcam``) to a crop-space map in [0, 1].
     """
 
@@ -33,6 +39,8 @@ class FrameResult:
     probabilities: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
     heatmaps: dict[str, np.ndarray] | None = None
+    flow: dict[str, float] = field(default_factory=dict)
+    pose: tuple[float, float, float] | None = None
 
     @property
     def has_face(self) -> bool:

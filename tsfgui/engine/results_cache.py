@@ -21,7 +21,7 @@ from tsfgui.face import FaceObservation, Quality
 from .exports import atomic_write
 from .results import DIFF_KEYS, FrameResult
 
-FORMAT = "tsfgui-results-1"
+FORMAT = "tsfgui-results-2"  # 2: flow and pose
 _QUALITIES = list(Quality)
 
 
@@ -69,6 +69,8 @@ class ResultsCache:
             "has_face": np.array([r.face is not None for r in items]),
             "reference": np.array([-1 if r.reference_index is None else r.reference_index for r in items], np.int64),
             "diff": np.array([[r.diff.get(k, np.nan) for k in DIFF_KEYS] for r in items], np.float32).reshape(n, -1),
+            "flow": np.array([[r.flow.get(k, np.nan) for k in DIFF_KEYS] for r in items], np.float32).reshape(n, -1),
+            "pose": np.array([r.pose if r.pose is not None else (np.nan,) * 3 for r in items], np.float32).reshape(n, 3),
             "probabilities": np.array([r.probabilities if r.probabilities is not None else np.full(c, np.nan)
                                        for r in items], np.float32).reshape(n, c),
             "track_id": np.zeros(n, np.int32), "quality": np.zeros(n, np.int8), "bbox": np.zeros((n, 4), np.float32),
@@ -112,9 +114,13 @@ class ResultsCache:
                                        a["landmarks"][i].copy(), None, a["matrix"][i].copy(), a["inverse"][i].copy(),
                                        int(a["size"][i]))
             diff = {k: float(v) for k, v in zip(DIFF_KEYS, a["diff"][i]) if not np.isnan(v)}
+            flow = ({k: float(v) for k, v in zip(DIFF_KEYS, a["flow"][i]) if not np.isnan(v)} if "flow" in a else {})
+            pose = a["pose"][i] if "pose" in a else None
             probs = a["probabilities"][i]
             ref = int(a["reference"][i])
             results.append(FrameResult(int(a["index"][i]), float(a["timestamp_ms"][i]), face,
                                        int(a["faces_in_frame"][i]), None if ref < 0 else ref, diff,
-                                       None if np.isnan(probs).all() or probs.size == 0 else probs.copy(), names))
+                                       None if np.isnan(probs).all() or probs.size == 0 else probs.copy(), names,
+                                       flow=flow, pose=None if pose is None or np.isnan(pose).any()
+                                       else tuple(float(v) for v in pose)))
         return results

@@ -1,0 +1,60 @@
+"""Optical-flow region signals: sub-pixel local motion measured, the head's similarity motion removed."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tsfgui.engine.flow import RegionFlow, dense_flow
+from tsfgui.face import detect_and_align, region_masks
+
+
+@pytest.fixture(scope="module")
+def face(astronaut_bgr):
+    return detect_and_align(astronaut_bgr).primary
+
+
+def _warp(image: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """The image moved by the displacement field (dx, dy) (backward map, sub-pixel accurate)."""
+    h, w = image.shape[:2]
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    return cv2.remap(image, xs - dx.astype(np.float32), ys - dy.astype(np.float32), cv2.INTER_CUBIC,
+                     borderMode=cv2.BORDER_REFLECT)
+
+
+def _mouth_motion(face, amplitude: float) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth upward bump of ``amplitude`` px centred on the mouth (like a lip raiser)."""
+    size = face.size
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    cx, cy = face.landmarks_crop[48:60].mean(0)
+    bump = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.08 * size) ** 2))
+    return np.zeros_like(bump), -amplitude * bump
+
+
+def test_a_sub_pixel_mouth_movement_is_measured_in_the_mouth_not_the_brows(face):
+    flow = RegionFlow()
+    masks = region_masks(face.landmarks_crop, face.size)
+    still = flow.measure(face.crop, face.crop.copy(), face.landmarks_crop, masks)
+    moved = flow.measure(face.crop, _warp(face.crop, *_mouth_motion(face, 0.8)), face.landmarks_crop, masks)
+    assert max(still.values()) < 0.02
+    assert moved["mouth"] > 0.2 and moved["mouth"] > 4 * moved["brows"]
+    stronger = flow.measure(face.crop, _warp(face.crop, *_mouth_motion(face, 1.6)), face.landmarks_crop, masks)
+    assert stronger["mouth"] > 1.5 * moved["mouth"]
+
+
+def test_the_heads_similarity_motion_is_removed(face):
+    """The whole crop shifted by 1.5 px and turned by 1°: raw flow everywhere, residual almost none;
+    a mouth movement on top of it still stands out."""
+    size = face.size
+    m = cv2.getRotationMatrix2D((size / 2, size / 2), 1.0, 1.0)
+    m[:, 2] += (1.5, -1.0)
+    moved_head = cv2.warpAffine(face.crop, m, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    masks = region_masks(face.landmarks_crop, size)
+    raw = np.hypot(*np.moveaxis(dense_flow(face.crop, moved_head), -1, 0))
+    assert raw.mean() > 0.5  # working pixels: the head motion is there before removal
+    flow = RegionFlow()
+    head_only = flow.measure(face.crop, moved_head, face.landmarks_crop, masks)
+    assert head_only["brows"] < 0.25 and head_only["mouth"] < 0.25
+    both = flow.measure(face.crop, _warp(moved_head, *_mouth_motion(face, 1.2)), face.landmarks_crop, masks)
+    assert both["mouth"] > 2 * head_only["mouth"] + 0.15
