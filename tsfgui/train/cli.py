@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from tsfgui.train.datasets import DATASETS, SCHEMES_BY_DATASET
+from tsfgui.train.recipes import FACE_CROPS, RECIPES
 
 TRAIN_DESCRIPTION = (
     "Train one TSFmicro model on a dataset (all subjects, or all but --holdout-subjects which are then used "
@@ -48,6 +49,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cache", default=None, help=f"folder of cached aligned crops (default {default_cache_dir()})")
     g.add_argument("--crop-size", type=int, default=224, help="side of the cached aligned face crops (default 224)")
     g.add_argument("--detector", choices=("hog", "cnn"), default="hog", help="dlib face detector (default hog)")
+    g.add_argument("--face-crop", choices=FACE_CROPS, default="align",
+                   help="align: dlib landmarks to a template (default); stretch: the face box stretched to the crop "
+                        "size, as the datasets' Cropped folders; frame: the whole image resized (already cropped)")
     g.add_argument("--synthetic-subjects", type=int, default=8, help="synthetic: subjects to generate (default 8)")
     g.add_argument("--synthetic-clips", type=int, default=6, help="synthetic: clips per subject (default 6)")
     g.add_argument("--synthetic-size", type=int, default=224, help="synthetic: frame side in px (default 224)")
@@ -71,6 +75,14 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="random crop 224 after padding by this many px (scaled to the input size; default 15)")
     r.add_argument("--jitter", type=int, default=2,
                    help="onset/apex jitter window in frames for training (0 = off; default 2)")
+    r.add_argument("--jitter-fraction", type=float, default=0.0,
+                   help="the authors' jitter: a window of this fraction of the onset-apex distance (e.g. 0.0375)")
+    r.add_argument("--recipe", choices=RECIPES, default="ours",
+                   help="paper: the authors' values where not given on the command line (jitter window, SAMM "
+                        "3-class rotation 4 and padding 4, epochs 174 CASME II / 199 SAMM and CAS(ME)^3)")
+    r.add_argument("--report-best-epoch", action="store_true",
+                   help="eval: also report the paper code's optimistic figure (best test-subject epoch per fold), "
+                        "labelled as such, next to the honest one")
     r.add_argument("--patience", type=int, default=0,
                    help="early stopping after this many epochs without better validation UF1 (0 = fixed budget)")
     r.add_argument("--val-subjects", type=int, default=0,
@@ -191,7 +203,8 @@ def _recipe(args):
 
     return Recipe(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
                   gamma=args.gamma, decay_epochs=args.decay_epochs, hflip=args.hflip, rotate_deg=args.rotate,
-                  crop_padding=args.crop_padding, jitter=args.jitter, patience=args.patience,
+                  crop_padding=args.crop_padding, jitter=args.jitter, jitter_fraction=args.jitter_fraction,
+                  report_best_epoch=args.report_best_epoch, patience=args.patience,
                   val_subjects=args.val_subjects, seed=args.seed, device=args.device)
 
 
@@ -207,7 +220,23 @@ def _cache(args):
     from tsfgui.train.preprocess import CropCache, PreprocessSettings
 
     return CropCache(args.cache or default_cache_dir(),
-                     PreprocessSettings(crop_size=args.crop_size, jitter=max(args.jitter, 0), detector=args.detector))
+                     PreprocessSettings(crop_size=args.crop_size, jitter=max(args.jitter, 0), detector=args.detector,
+                                        jitter_fraction=max(args.jitter_fraction, 0.0), face_crop=args.face_crop))
+
+
+def _apply_paper_recipe(args, parser, ds, usage_error) -> None:
+    """``--recipe paper``: the authors' values for the options left at their defaults."""
+    from tsfgui.train.recipes import paper_recipe
+
+    if args.recipe != "paper":
+        return
+    try:
+        values = paper_recipe(args.dataset, ds.scheme)
+    except ValueError as exc:
+        raise usage_error(str(exc)) from None
+    for dest, value in values.items():
+        if getattr(args, dest) == parser.get_default(dest):
+            setattr(args, dest, value)
 
 
 def _print_summary(ds, title: str, metrics: dict, paths: dict) -> None:
@@ -240,6 +269,7 @@ def run_train(args: argparse.Namespace, parser: argparse.ArgumentParser, usage_e
     _setup(args, parser, usage_error)
     _check_numbers(args, usage_error)
     ds = _load(args, usage_error)
+    _apply_paper_recipe(args, parser, ds, usage_error)
     _threads(args)
     from tsfgui.train.trainer import model_config, train_final
     try:
@@ -276,6 +306,7 @@ def run_eval(args: argparse.Namespace, parser: argparse.ArgumentParser, usage_er
     if args.weights and not Path(args.weights).is_file():
         raise usage_error(f"weights file not found: '{args.weights}'")
     ds = _load(args, usage_error)
+    _apply_paper_recipe(args, parser, ds, usage_error)
     _threads(args)
     from tsfgui.train.trainer import cross_validate, evaluate_weights, model_config
     out = Path(args.out)

@@ -24,6 +24,7 @@ import numpy as np
 
 from tsfgui.io import IMAGE_EXTENSIONS, frame_number
 from tsfgui.train.datasets import DatasetReport, Sample
+from tsfgui.train.recipes import FACE_CROPS, jitter_radius
 from tsfgui.io.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,18 @@ class PreprocessSettings:
     jitter: int = 2            # frames stored on each side of the onset and of the apex
     detector: str = "hog"
     upsample: int = 1
+    jitter_fraction: float = 0.0   # or a window of this fraction of the onset–apex distance (the authors')
+    face_crop: str = "align"       # align (dlib + template), stretch (face box stretched), frame (whole image)
+
+    def __post_init__(self) -> None:
+        if self.face_crop not in FACE_CROPS:
+            raise ValueError(f"face_crop must be one of {', '.join(FACE_CROPS)}, got {self.face_crop!r}")
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "version": CACHE_VERSION}
+        d = {**asdict(self), "version": CACHE_VERSION}
+        if d["face_crop"] == "align" and not d["jitter_fraction"]:  # the keys of caches made before these options
+            del d["face_crop"], d["jitter_fraction"]
+        return d
 
 
 @dataclass
@@ -91,6 +101,17 @@ def _window(center: int, radius: int, available: list[int], lo: int, hi: int) ->
     return [n for n in available if center - radius <= n <= center + radius and lo <= n <= hi] or [center]
 
 
+def stretch_matrix(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """2×3 matrix that stretches the face box to ``size`` × ``size`` (aspect not kept), as the datasets'
+    ``Cropped`` folders are made: landmarks' box, raised by a fifth of its height to take in the forehead."""
+    pts = np.asarray(landmarks, np.float64)
+    x0, y0 = pts.min(0)
+    x1, y1 = pts.max(0)
+    y0 -= 0.2 * (y1 - y0)
+    sx, sy = size / max(x1 - x0, 1.0), size / max(y1 - y0, 1.0)
+    return np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]])
+
+
 def _atomic_savez(path: Path, **arrays) -> None:
     with atomic_path(path, suffix=".npz") as tmp:  # np.savez adds .npz to names without it
         np.savez_compressed(tmp, **arrays)
@@ -113,9 +134,13 @@ class CropCache:
         self._template = None
 
     # key ------------------------------------------------------------------------------------------------
+    def _radius(self, onset: int, apex: int) -> int:
+        return jitter_radius(onset, apex, self.settings.jitter, self.settings.jitter_fraction)
+
     def key(self, sample: Sample, files: dict[int, Path]) -> str:
-        lo = sample.onset - self.settings.jitter
-        hi = sample.offset + self.settings.jitter
+        r = self._radius(sample.onset, sample.offset)
+        lo = sample.onset - r
+        hi = sample.offset + r
         used = []
         for n in sorted(files):
             if lo <= n <= hi:
@@ -142,6 +167,10 @@ class CropCache:
     def _align(self, onset_image: np.ndarray) -> np.ndarray:
         from tsfgui.face import alignment_matrix, to_gray
 
+        size = self.settings.crop_size
+        if self.settings.face_crop == "frame":  # already a face crop (the datasets' Cropped folders)
+            h, w = onset_image.shape[:2]
+            return np.array([[size / w, 0.0, 0.0], [0.0, size / h, 0.0]])
         detector, predictor, template = self._face()
         found = detector.detect(onset_image)
         if not found:
@@ -155,6 +184,8 @@ class CropCache:
 
         best = max(found, key=rank)
         landmarks = predictor.predict(to_gray(onset_image), best.bbox)
+        if self.settings.face_crop == "stretch":
+            return stretch_matrix(landmarks, size)
         return alignment_matrix(landmarks, template)
 
     def _estimate_apex(self, sample: Sample, files: dict[int, Path]) -> int:
@@ -177,7 +208,7 @@ class CropCache:
             log.warning("%s (row %d): apex not numeric in the sheet; estimated as frame %d "
                         "(largest difference from onset frame %d)", sample.folder, sample.row, apex, sample.onset)
         numbers = sorted(files)
-        r = self.settings.jitter
+        r = self._radius(sample.onset, apex)
         onset_nums = _window(sample.onset, r, numbers, min(numbers), min(sample.offset, apex))
         apex_nums = _window(apex, r, numbers, sample.onset, max(numbers))
         onset_image = _read(files[sample.onset])
