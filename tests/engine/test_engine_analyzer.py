@@ -226,3 +226,38 @@ def test_results_cache_round_trip_and_key(model, sample_frames, tracker, tmp_pat
     assert cache_key(SAMPLE, weights, {"policy": "rolling lag 200 ms"}) != key
     cache.path(key).write_bytes(b"damaged")
     assert cache.load(key) is None  # an unusable entry is a miss, not a crash
+
+
+def test_every_result_before_a_damaged_end_reaches_the_consumer(tmp_path, media, tracker):
+    """A 98-frame MP4 without a face in view, cut short: no batch ever fills, and the results of every
+    decoded frame still come out before the damage is raised."""
+    from tsfgui.io import SourceDamagedError
+
+    path = media.write_ffmpeg(tmp_path / "cut.mp4", ["-c:v", "libx264", "-g", "10", "-movflags", "+faststart",
+                                                     "-pix_fmt", "yuv420p"], 98)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * 0.9)])
+    results = []
+    with VideoFileSource(path) as source, pytest.raises(SourceDamagedError) as err:
+        for result in Analyzer(None, tracker=fresh(tracker), batch_size=8).analyze(source):
+            results.append(result)
+    assert err.value.frames_delivered > 50
+    assert [r.index for r in results] == list(range(err.value.frames_delivered))
+    assert all(r.status == "no face" for r in results)
+
+
+def test_results_keep_flowing_through_a_long_stretch_without_a_face(sample_frames, tracker):
+    from tsfgui.engine.analyzer import FLUSH_FRAMES
+
+    blank = np.full_like(sample_frames[0].image, 128)
+    consumed = []
+
+    def frames():
+        for i in range(4 * FLUSH_FRAMES):
+            consumed.append(i)
+            yield Frame(i, i * 1000 / 30, blank)
+
+    arrivals = [(result.index, len(consumed)) for result in Analyzer(None, tracker=fresh(tracker)).run(frames())]
+    assert [index for index, _ in arrivals] == list(range(4 * FLUSH_FRAMES))
+    assert arrivals[0][1] <= FLUSH_FRAMES, "a result waited for frames far beyond it"
+    assert all(seen - index <= FLUSH_FRAMES for index, seen in arrivals)

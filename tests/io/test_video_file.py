@@ -181,3 +181,64 @@ def test_open_source_dispatches(tmp_path, media):
     shutil.copy(path, copy / "a.avi")
     with pytest.raises(SourceError, match="contains no images"):
         open_source(copy)
+
+
+# --- files that announce more frames than they show, and files that are truly damaged --------------
+
+def trimmed_without_reencoding(media, folder, n: int = 75):
+    """``ffmpeg -ss 0.3 -i in.mp4 -c copy out.mp4`` on an H.264 file with B-frames: the most common way of
+    cutting a video. The cut starts at the key frame before 0.3 s and an edit list hides the pre-roll, so
+    the file announces ``n`` frames and FFmpeg shows fewer, without a single decoding error."""
+    import subprocess
+
+    source = media.write_ffmpeg(folder / "in.mp4", ["-c:v", "libx264", "-g", "30", "-bf", "2", "-pix_fmt", "yuv420p"], n)
+    trimmed = folder / "trimmed.mp4"
+    subprocess.run([media.ffmpeg_exe(), "-y", "-loglevel", "error", "-ss", "0.3", "-i", str(source), "-c", "copy",
+                    str(trimmed)], check=True)
+    return trimmed
+
+
+def test_edit_list_trim_is_whole_and_its_decoded_count_is_the_length(tmp_path, media):
+    path = trimmed_without_reencoding(media, tmp_path)
+    with VideoFileSource(path) as src:
+        assert src.info.frame_count == 75  # what the header says
+        frames = list(src)  # no SourceDamagedError
+        shown = [media.frame_index(f.image) for f in frames]
+        assert len(frames) < 75 - 2, "the edit list hides the pre-roll"
+        assert shown == list(range(75 - len(frames), 75))  # the tail of the original, every frame, in order
+        assert src.frames_decoded == len(frames) and src.info.frame_count == len(frames) == len(src)
+        assert src.frames_announced == 75
+
+
+def test_bit_flipped_files_deliver_good_frames_in_order_or_say_they_are_damaged(tmp_path, media):
+    """Bytes overwritten inside the coded data: FFmpeg conceals what it can; frames the file holds but
+    cannot decode are reported as damage, never taken for an edit list."""
+    original = media.write_ffmpeg(tmp_path / "clip.mp4", ["-c:v", "libx264", "-g", "30", "-bf", "2",
+                                                          "-pix_fmt", "yuv420p"], N).read_bytes()
+    damaged = 0
+    for fraction in (0.3, 0.5, 0.7):
+        data = bytearray(original)
+        start = int(len(data) * fraction)
+        for k in range(start, start + 200, 7):
+            data[k] ^= 0xFF
+        path = tmp_path / f"flipped{int(fraction * 100)}.mp4"
+        path.write_bytes(bytes(data))
+        try:
+            src = VideoFileSource(path)
+        except SourceError as exc:
+            assert "damaged" in str(exc)
+            damaged += 1
+            continue
+        delivered = []
+        try:
+            for frame in src:
+                delivered.append(frame.index)
+        except SourceDamagedError as exc:
+            damaged += 1
+            assert exc.frames_delivered == len(delivered) < N
+        else:
+            assert len(delivered) >= N - 2, f"{path.name}: {len(delivered)} of {N} frames and no damage reported"
+        finally:
+            src.close()
+        assert delivered == list(range(len(delivered)))
+    assert damaged >= 1

@@ -3,8 +3,10 @@
 For every frame: track the face (:class:`~tsfgui.face.FaceTracker`), pick a reference (onset) frame
 by a :mod:`~tsfgui.engine.pairing` policy, measure the difference apex − onset globally and per
 facial region, and run TSFmicro on the pair. Frames are batched for the model (``batch_size``;
-1 for live use). The spatial branch only sees reference frames, so its output is cached per frame:
-each frame is embedded once however often it serves as a reference.
+1 for live use); results leave at least every :data:`FLUSH_FRAMES` frames or :data:`FLUSH_SECONDS`
+seconds even when no batch fills (a long stretch without a face), and every result computed before an
+error reaches the consumer before the error does. The spatial branch only sees reference frames, so
+its output is cached per frame: each frame is embedded once however often it serves as a reference.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from .pairing import FrameHistory, FrameRecord, ReferencePolicy, default_policy
 from .results import FrameResult
 
 HEATMAP_KINDS = ("attention", "rollout", "gradcam")
+#: Results are handed on after at most this many frames (or ``batch_size`` when larger), full batch or not.
+FLUSH_FRAMES = 32
+#: … and after at most this many seconds since the last hand-over.
+FLUSH_SECONDS = 1.0
 
 
 @dataclass
@@ -110,15 +116,29 @@ class Analyzer:
         yield from self.run(frames, should_stop=should_stop)
 
     def run(self, frames: Iterable[Frame], *, should_stop: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
-        """Results for any iterable of :class:`~tsfgui.io.Frame` (a source, a live gate, a list)."""
+        """Results for any iterable of :class:`~tsfgui.io.Frame` (a source, a live gate, a list).
+
+        When the frames end with an error (a damaged file), the results of every frame before it are
+        yielded first, then the error is raised."""
         pending: list[_Pending] = []
-        for frame in frames:
-            if should_stop is not None and should_stop():
-                break
-            pending.append(self._prepare(frame))
-            if sum(p.reference_crop is not None for p in pending) >= self.batch_size:
-                yield from self._flush(pending)
-                pending = []
+        waiting = 0  # frames in ``pending`` that wait for the model
+        handed_over = time.monotonic()
+        most = max(FLUSH_FRAMES, self.batch_size)
+        try:
+            for frame in frames:
+                if should_stop is not None and should_stop():
+                    break
+                pending.append(self._prepare(frame))
+                waiting += pending[-1].reference_crop is not None
+                if (waiting >= self.batch_size or len(pending) >= most
+                        or time.monotonic() - handed_over >= FLUSH_SECONDS):
+                    ready, pending, waiting = pending, [], 0
+                    yield from self._flush(ready)
+                    handed_over = time.monotonic()
+        except Exception:
+            ready, pending = pending, []
+            yield from self._flush(ready)  # nothing computed before the error is lost
+            raise
         if pending:
             yield from self._flush(pending)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Iterator
 
 import cv2
+
 from .base import Frame, FrameSource, SourceInfo
 from .pixels import to_bgr
 from .errors import FrameIndexError, SourceDamagedError, SourceError
@@ -22,9 +25,27 @@ FORWARD_DECODE_LIMIT = 64
 #: reported as damaged (some containers estimate the count from the duration).
 COUNT_TOLERANCE = 2
 
+#: OpenCV reads FFmpeg's demuxer options from this variable each time it opens a file.
+_CAPTURE_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+#: Every open goes through this lock, so changing the variable for one open never races another.
+_OPEN_LOCK = threading.Lock()
 
-def _open_capture(path: Path) -> cv2.VideoCapture:
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+
+def _open_capture(path: Path, *, ignore_edit_list: bool = False) -> cv2.VideoCapture:
+    """An FFmpeg capture of ``path``; ``ignore_edit_list`` decodes every frame the file stores,
+    including those its edit list hides (the pre-roll of a video trimmed without re-encoding)."""
+    with _OPEN_LOCK:
+        previous = os.environ.get(_CAPTURE_OPTIONS)
+        if ignore_edit_list:
+            os.environ[_CAPTURE_OPTIONS] = "|".join(filter(None, [previous, "ignore_editlist;1"]))
+        try:
+            cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+        finally:
+            if ignore_edit_list:
+                if previous is None:
+                    del os.environ[_CAPTURE_OPTIONS]
+                else:
+                    os.environ[_CAPTURE_OPTIONS] = previous
     if not cap.isOpened():
         cap.release()
         raise SourceError(_unopenable_message(path))
@@ -70,8 +91,11 @@ class VideoFileSource(FrameSource):
     so :meth:`read` (random access) can be used at the same time. Timestamps assume a constant frame
     rate (``index / fps``); pass ``fps`` to override a wrong rate in the file's header. Frames of
     files with rotation metadata are delivered upright; ``info.rotation`` keeps the angle.
-    Decoding that stops before the announced frame count raises :class:`SourceDamagedError` after
-    the last good frame has been yielded.
+    Files often announce a few more frames than they show (an edit list hiding the pre-roll of a
+    video trimmed without re-encoding): when decoding ends short but the file holds every announced
+    frame, the decoded count is the true length (``info.frame_count`` becomes it, ``frames_announced``
+    keeps the header's figure). Decoding that stops before frames the file announces and cannot
+    deliver raises :class:`SourceDamagedError` after the last good frame has been yielded.
     """
 
     def __init__(self, path: str | os.PathLike, fps: float | None = None):
@@ -93,6 +117,10 @@ class VideoFileSource(FrameSource):
         h, w = first.shape[:2]
         self.info = SourceInfo(kind="video", name=self.path.name, fps=float(fps), width=w, height=h,
                                frame_count=count if count > 0 else None, rotation=rotation, path=self.path)
+        #: the frame count in the file's header (``info.frame_count`` may become the decoded count)
+        self.frames_announced: int | None = self.info.frame_count
+        #: frames the last complete iteration delivered (None before one has ended)
+        self.frames_decoded: int | None = None
         self._seek_cap: cv2.VideoCapture | None = None
         self._next_pos = 0  # index the seek decoder returns on its next read()
         self._last: Frame | None = None
@@ -116,14 +144,32 @@ class VideoFileSource(FrameSource):
         self._check_complete(index)
 
     def _check_complete(self, delivered: int) -> None:
-        expected = self.info.frame_count
-        if expected is not None and delivered < expected - COUNT_TOLERANCE:
-            raise SourceDamagedError(
-                f"'{self.path.name}' is damaged or incomplete: decoding stopped after frame {delivered - 1} "
-                f"of the {expected} the file announces ({delivered / self.info.fps:.1f} s of "
-                f"{expected / self.info.fps:.1f} s). The frames before the damage were used.",
-                frames_delivered=delivered,
-            )
+        """After the last frame: accept a short count the file itself explains, else report damage."""
+        self.frames_decoded = delivered
+        expected = self.frames_announced
+        if expected is None or delivered >= expected:
+            return
+        if delivered >= expected - COUNT_TOLERANCE or self._stored_frames() >= expected - COUNT_TOLERANCE:
+            # every announced frame is in the file (some hidden by its edit list): the decoded count is the length
+            self.info = dataclasses.replace(self.info, frame_count=delivered)
+            return
+        raise SourceDamagedError(
+            f"'{self.path.name}' is damaged or incomplete: decoding stopped after frame {delivered - 1} "
+            f"of the {expected} the file announces ({delivered / self.info.fps:.1f} s of "
+            f"{expected / self.info.fps:.1f} s). The frames before the damage were used.",
+            frames_delivered=delivered,
+        )
+
+    def _stored_frames(self) -> int:
+        """Frames the file stores and FFmpeg decodes, edit list ignored (a second decoding pass)."""
+        cap = _open_capture(self.path, ignore_edit_list=True)
+        count = 0
+        try:
+            while cap.grab():
+                count += 1
+        finally:
+            cap.release()
+        return count
 
     def read(self, index: int) -> Frame:
         """Decode frame ``index`` exactly; cheap when moving forward by small steps.
