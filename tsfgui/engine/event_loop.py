@@ -16,7 +16,7 @@ from typing import Callable, Hashable
 
 import numpy as np
 
-from tsfgui.face import AlignTemplate, detect_and_align, warp_crop
+from tsfgui.face import AlignTemplate, FaceDetector, LandmarkPredictor, detect_and_align, warp_crop
 from tsfgui.io import FrameSource
 
 from .magnify import MagnificationCache, MagnifySettings, magnify_motion
@@ -141,19 +141,34 @@ def read_event_clip(
         frames.append(source.read(index).image)
     stack = np.stack(frames)
     onset_image = stack[window.onset - window.start]
-    matrix = (align or _primary_face_matrix(template))(onset_image)
+    matrix = (align or OnsetAligner(template))(onset_image)
     if matrix is None:
         return EventClip(window, stack, None, None)
     crops = np.stack([warp_crop(f, matrix, template.size) for f in stack])
     return EventClip(window, stack, crops, matrix)
 
 
-def _primary_face_matrix(template: AlignTemplate) -> Callable[[np.ndarray], np.ndarray | None]:
-    def align(image: np.ndarray) -> np.ndarray | None:
-        face = detect_and_align(image, template).primary
-        return None if face is None else face.matrix
+class OnsetAligner:
+    """Finds the primary face of an onset frame and returns its frame→crop matrix (None: no face).
 
-    return align
+    The detector and the landmark model are loaded on first use and kept, so a worker that reviews
+    many events loads them once.
+    """
+
+    def __init__(self, template: AlignTemplate = AlignTemplate()):
+        self.template = template
+        self._detector: FaceDetector | None = None
+        self._predictor: LandmarkPredictor | None = None
+
+    def load(self) -> None:
+        """Load the detector and landmark model now (dlib holds Python's GIL for about a second)."""
+        if self._detector is None:
+            self._detector, self._predictor = FaceDetector(), LandmarkPredictor()
+
+    def __call__(self, image: np.ndarray) -> np.ndarray | None:
+        self.load()
+        face = detect_and_align(image, self.template, self._detector, self._predictor).primary
+        return None if face is None else face.matrix
 
 
 def magnified_crops(
