@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
-from tsfgui.io import SourceError, open_source
+from tsfgui.io import SourceError
 
 from .threads import SourceWorker
 
@@ -29,12 +29,8 @@ class FrameReader(SourceWorker):
     @Slot()
     def work(self) -> None:
         """Open the source (runs in the worker thread when it starts)."""
-        try:
-            self._source = open_source(self._target, fps=self._fps)
-        except SourceError as exc:
-            self.failed.emit(str(exc))
-            return
-        self.opened.emit(self._source.info)
+        if self.open_target(self._target, self._fps):
+            self.opened.emit(self._source.info)
 
     @Slot(int)
     def request(self, index: int) -> None:

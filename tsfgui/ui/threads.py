@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QMetaObject, QObject, QThread, Qt, Signal, Slot
 from superqt.utils import new_worker_qthread
 
-from tsfgui.io import FrameSource
+from tsfgui.io import FrameSource, SourceError, open_source
 
 
 class SourceWorker(QObject):
@@ -17,6 +17,15 @@ class SourceWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._source: FrameSource | None = None
+
+    def open_target(self, target: str, fps: float | None) -> bool:
+        """Open ``target`` as this worker's source; on failure emit :attr:`failed` and return False."""
+        try:
+            self._source = open_source(target, fps=fps)
+        except SourceError as exc:
+            self.failed.emit(str(exc))
+            return False
+        return True
 
     @Slot()
     def shutdown(self) -> None:

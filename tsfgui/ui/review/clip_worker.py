@@ -13,7 +13,7 @@ from PySide6.QtCore import Signal, Slot
 
 from tsfgui.engine.event_loop import EventClip, EventWindow, OnsetAligner, magnified_crops, read_event_clip
 from tsfgui.engine.magnify import MagnificationCache, MagnifySettings
-from tsfgui.io import SourceError, open_source
+from tsfgui.io import SourceError
 
 from ..threads import SourceWorker
 
@@ -57,12 +57,8 @@ class EventClipWorker(SourceWorker):
     @Slot()
     def work(self) -> None:
         """Open the recording and load the face models (runs first, in the worker thread)."""
-        try:
-            self._source = open_source(self._target, fps=self._fps)
-        except SourceError as exc:
-            self.failed.emit(str(exc))
-            return
-        self._aligner.load()
+        if self.open_target(self._target, self._fps):
+            self._aligner.load()
 
     @Slot(int, object, object, object)
     def load(self, request_id: int, event_key: object, window: EventWindow, settings: MagnifySettings | None) -> None:
