@@ -1,25 +1,30 @@
-"""Measure the TSFmicro model: size, FLOPs, speed, utilisation, and the bfloat16 path.
+"""Measure the TSFmicro model: size, FLOPs, speed and utilisation of every path, in one run.
 
-    python bench/model.py                 # the paper's 3-class model, CPU, float32 and bfloat16
-    python bench/model.py --device cuda   # the same figures on a GPU
+    python bench/model.py                 # the paper's 3-class model, CPU, float32 (and bf16 where native)
+    python bench/model.py --isa avx2      # the same with torch, oneDNN and MKL capped to AVX2
+    python bench/model.py --ops           # also the fused-vs-plain figures per kind of layer
+    python bench/model.py --device cuda   # on a GPU (float32 and bfloat16)
     python bench/model.py --quick         # a tiny model, for a smoke test
 
-Prints (figures are measured in this run; the machine may be shared, so compare ratios):
+What it prints, all measured in this run (the machine may be shared: the paths are timed in
+interleaved rounds — one run of each path per round — so a load that comes and goes hits them all
+alike; compare the ratios):
 
-* parameters; GFLOP per onset/apex pair — the analytic count of convolutions and matrix products
-  (reported), cross-checked with ``torch.utils.flop_counter.FlopCounterMode`` on the plain path,
-  where attention is an explicit matrix product it can see (it does not count the fused CPU
-  attention kernel nor oneDNN's fused operators, also shown);
-* frames/s (one frame = one onset/apex pair) at batch 1 and 8, float32, ``torch.inference_mode``,
-  for the optimised path and for the plain path (public operators, explicit attention) in the same
-  run, and with a cached reference embedding (the engine's case of one onset for many frames);
-* this machine's large-matmul rate (``torch.mm``, 4096², float32) and the model FLOP utilisation
-  (achieved GFLOP/s ÷ that rate); the oneDNN matmul rate is shown too, because the optimised path
-  runs its matrix products through oneDNN, which on some CPUs is faster than ``torch.mm``;
-* the bfloat16 path (weights and activations in bfloat16, CPU AVX-512 BF16 or GPU): speed and
-  agreement of its predictions with float32 on the same inputs.
+* the CPU: its name, its instruction sets (AVX2, AVX-512, AVX-512-VNNI, AVX-512-BF16, AMX), the
+  level torch's kernels run at, and any cap in force; the kernel each kind of layer runs on;
+* parameters; GFLOP per onset/apex pair — the analytic count of convolutions and matrix products,
+  cross-checked with ``FlopCounterMode`` on the plain path;
+* per batch size, frames/s (one frame = one onset/apex pair) of the optimised path, the plain path
+  (public operators, explicit attention) and the optimised path with a cached onset embedding (the
+  engine's case), each with its utilisation: achieved GFLOP/s ÷ the ``torch.mm`` rate (2048², fp32)
+  measured in the same rounds;
+* bfloat16, only where the CPU has native bf16 instructions (or on a GPU): speed and agreement of
+  its predicted classes with float32.
 
-``main(argv)`` returns an exit code, so ``tsfgui bench model`` can call it.
+``--isa avx2`` runs the benchmark again in a child process with ``ATEN_CPU_CAPABILITY=avx2``,
+``ONEDNN_MAX_CPU_ISA=AVX2`` and ``MKL_ENABLE_INSTRUCTIONS=AVX2`` (they take effect only before
+torch is imported): on an AVX-512 machine this approximates an AVX2-only CPU of the same core, and
+says so in its output. ``main(argv)`` returns an exit code, so ``tsfgui bench model`` can call it.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import platform
+import os
 import statistics
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -38,9 +45,10 @@ import torch
 from tsfgui.model import (
     TSFmicro, TSFmicroConfig, configure_threads, count_flops, fast_kernels, select_device, tune_allocator,
 )
+from tsfgui.model import ops
+from tsfgui.model.cpu_features import ISA_CAP_ENV, cpu_features
 
-#: the authors' public implementation of the same architecture on the project's 2-core machines
-REFERENCE = {"gflop": 13.4, "fps_b1": 6.1, "fps_b8": 7.5}
+_CAP_MARK = "TSFGUI_BENCH_ISA"
 
 
 def _sync(device: torch.device) -> None:
@@ -48,40 +56,26 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time(fn: Callable[[], object], device: torch.device, min_runs: int, min_seconds: float) -> list[float]:
-    """Wall-clock seconds of ``fn`` per run (after one warm-up run), at least ``min_runs`` runs."""
-    fn()
-    _sync(device)
-    times: list[float] = []
-    start = time.perf_counter()
-    while len(times) < min_runs or time.perf_counter() - start < min_seconds:
-        t0 = time.perf_counter()
+def interleaved(paths: dict[str, Callable[[], object]], device: torch.device, rounds: int,
+                min_seconds: float) -> dict[str, list[float]]:
+    """Seconds per run of each path, timed in rounds (each path once per round, after one warm-up
+    run each), at least ``rounds`` rounds and ``min_seconds`` in all."""
+    for fn in paths.values():
         fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-        if len(times) >= 10 * max(min_runs, 1):
+    _sync(device)
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    start = time.perf_counter()
+    done = 0
+    while done < rounds or time.perf_counter() - start < min_seconds:
+        for name, fn in paths.items():
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            times[name].append(time.perf_counter() - t0)
+        done += 1
+        if done >= 10 * max(rounds, 1):
             break
     return times
-
-
-def matmul_gflops(device: torch.device, n: int = 4096, dtype: torch.dtype = torch.float32) -> float:
-    """Best-of rate of an ``n×n @ n×n`` matrix product with ``torch.mm``."""
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    times = _time(lambda: torch.mm(a, b), device, 3, 1.0)
-    return 2 * n ** 3 / min(times) / 1e9
-
-
-def onednn_gflops(n: int = 4096) -> float | None:
-    """Best-of rate of the same product through oneDNN (the optimised path's linear layers), CPU only."""
-    try:
-        op = torch.ops.mkldnn._linear_pointwise
-        a, b = torch.randn(n, n), torch.randn(n, n)
-        with torch.inference_mode():
-            times = _time(lambda: op(a, b, None, "none", [], ""), torch.device("cpu"), 3, 1.0)
-        return 2 * n ** 3 / min(times) / 1e9
-    except (AttributeError, RuntimeError):
-        return None
 
 
 def flop_counter_gflop(model: TSFmicro, onset: torch.Tensor, apex: torch.Tensor, fast: bool) -> float:
@@ -100,18 +94,20 @@ def _inputs(cfg: TSFmicroConfig, batch: int, device: torch.device, dtype: torch.
     return (onset.to(device, dtype).contiguous(memory_format=cl), apex.to(device, dtype).contiguous(memory_format=cl))
 
 
-def fps(model: TSFmicro, batch: int, device: torch.device, dtype: torch.dtype, fast: bool, seconds: float,
-        cached_reference: bool = False) -> tuple[float, float]:
-    """(frames/s from the median run, from the best run)."""
+def _model_run(model: TSFmicro, batch: int, device: torch.device, dtype: torch.dtype, fast: bool,
+               cached_reference: bool = False) -> Callable[[], object]:
     onset, apex = _inputs(model.config, batch, device, dtype)
-    with torch.inference_mode(), fast_kernels(fast):
-        if cached_reference:
-            onset, ref = onset[:1], model.embed_reference(onset[:1])
-            run = lambda: model(onset, apex, reference=ref)  # noqa: E731
-        else:
-            run = lambda: model(onset, apex)  # noqa: E731
-        times = _time(run, device, 3 if batch > 1 else 8, seconds)
-    return batch / statistics.median(times), batch / min(times)
+    ref = None
+    if cached_reference:
+        with torch.inference_mode(), fast_kernels(fast):
+            onset = onset[:1]
+            ref = model.embed_reference(onset)
+
+    def run() -> object:
+        with torch.inference_mode(), fast_kernels(fast):
+            return model(onset, apex, reference=ref)
+
+    return run
 
 
 def agreement(model32: TSFmicro, model16: TSFmicro, device: torch.device, n: int, batch: int) -> dict[str, float]:
@@ -131,24 +127,103 @@ def agreement(model32: TSFmicro, model16: TSFmicro, device: torch.device, n: int
     return {"argmax_agreement": same / n, "max_prob_diff": max_dp, "logit_rel_err": max(rel)}
 
 
+def layer_figures(rounds: int) -> list[tuple[str, float, float]]:
+    """(layer, fused ms, plain ms) for the model's typical layers at batch 1, interleaved."""
+    import torch.nn.functional as F  # noqa: F401 (the plain path is ops' fallback)
+
+    g = torch.Generator().manual_seed(0)
+    cl = torch.channels_last
+
+    def lin(m: int, k: int, n: int, act: str):
+        x, w, b = torch.randn(m, k, generator=g), torch.randn(n, k, generator=g) * 0.05, torch.randn(n, generator=g)
+        return lambda: ops.linear(x, w, b, act=act)
+
+    def conv(c: int, o: int, h: int, k: int, s: int, act: str, groups: int = 1, res: bool = False):
+        x = torch.randn(1, c, h, h, generator=g).contiguous(memory_format=cl)
+        w = (torch.randn(o, c // groups, k, k, generator=g) * 0.05).contiguous(memory_format=cl)
+        b = torch.randn(o, generator=g)
+        r = torch.randn(1, o, h // s, h // s, generator=g).contiguous(memory_format=cl) if res else None
+        return lambda: ops.conv2d(x, w, b, s, k // 2, groups, act, residual=r)
+
+    def fused_conv_alone(c: int, o: int, h: int, k: int, s: int, groups: int = 1, res: bool = False):
+        # what the oneDNN fused operator does for a convolution without activation (not used by the model)
+        x = torch.randn(1, c, h, h, generator=g).contiguous(memory_format=cl)
+        w = (torch.randn(o, c // groups, k, k, generator=g) * 0.05).contiguous(memory_format=cl)
+        b = torch.randn(o, generator=g)
+        r = torch.randn(1, o, h // s, h // s, generator=g).contiguous(memory_format=cl) if res else None
+        pad, st, dil = [k // 2] * 2, [s, s], [1, 1]
+        if r is not None:
+            return lambda: torch.ops.mkldnn._convolution_pointwise.binary(
+                x, r, w, b, pad, st, dil, groups, "add", None, None, [], None)
+        return lambda: torch.ops.mkldnn._convolution_pointwise(x, w, b, pad, st, dil, groups, "none", [], "")
+
+    cases = {
+        "linear 12544×64→192 (stage 1 qkv)": (lin(12544, 64, 192, "none"), None),
+        "linear+GELU 12544×64→192 (stage 1 FFN)": (lin(12544, 64, 192, "gelu"), None),
+        "linear+GELU 784×256→768 (stage 3 FFN)": (lin(784, 256, 768, "gelu"), None),
+        "linear+GELU 196×512→2048 (ViT MLP)": (lin(196, 512, 2048, "gelu"), None),
+        "conv3×3+GELU 32→32 @112 (stem)": (conv(32, 32, 112, 3, 1, "gelu"), None),
+        "conv3×3/2 64→128 @112 (merge)": (conv(64, 128, 112, 3, 2, "none"), fused_conv_alone(64, 128, 112, 3, 2)),
+        "dwconv3×3+residual 192 @112 (FFN)": (conv(192, 192, 112, 3, 1, "none", 192, True),
+                                              fused_conv_alone(192, 192, 112, 3, 1, 192, True)),
+    }
+    out = []
+    with torch.inference_mode():
+        for name, (fn, fused_alone) in cases.items():
+            def fast_fn(fn=fn, fused_alone=fused_alone):
+                if fused_alone is not None:
+                    return fused_alone()
+                with fast_kernels(True):
+                    return fn()
+
+            def plain_fn(fn=fn):
+                with fast_kernels(False):
+                    return fn()
+
+            t = interleaved({"fused": fast_fn, "plain": plain_fn}, torch.device("cpu"), rounds, 0.0)
+            out.append((name, 1e3 * statistics.median(t["fused"]), 1e3 * statistics.median(t["plain"])))
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench/model.py", description="Measure the TSFmicro model (see module docstring).")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
+    p.add_argument("--isa", choices=("native", "avx2", "avx512"), default="native",
+                   help="cap torch, oneDNN and MKL to this instruction set (default: what the CPU has)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all available CPUs)")
     p.add_argument("--label-scheme", default="megc3", help="label scheme of the model (default megc3)")
     p.add_argument("--weights", default=None, help="a weights file to measure instead of a random model")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes (default 1 8)")
-    p.add_argument("--seconds", type=float, default=2.0, help="minimum time per speed figure (default 2)")
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per batch size (default 5)")
+    p.add_argument("--seconds", type=float, default=0.0, help="minimum time per batch size (default 0)")
     p.add_argument("--no-plain", action="store_true", help="skip the plain-path comparison")
-    p.add_argument("--no-bf16", action="store_true", help="skip the bfloat16 path")
+    p.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
+                   help="bfloat16 path: auto = only with native bf16 instructions or on a GPU (default)")
     p.add_argument("--agree-pairs", type=int, default=64, help="pairs for the bfloat16 agreement check")
+    p.add_argument("--ops", action="store_true", help="also time fused vs plain kernels per kind of layer")
     p.add_argument("--quick", action="store_true", help="tiny model and short runs (smoke test)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     return p
 
 
+def _rerun_capped(isa: str, argv: Sequence[str]) -> int | None:
+    """Run this benchmark in a child process with the ISA caps set; None when they are already set."""
+    want = ISA_CAP_ENV[isa]
+    if os.environ.get(_CAP_MARK) == isa and all(os.environ.get(k) == v for k, v in want.items()):
+        return None
+    env = {**os.environ, **want, _CAP_MARK: isa}
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.call([sys.executable, str(Path(__file__).resolve()), *argv], env=env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    if args.isa != "native":
+        code = _rerun_capped(args.isa, argv)
+        if code is not None:
+            return code
     device = select_device(None if args.device == "auto" else args.device)
     threads = configure_threads(args.threads) if device.type == "cpu" else torch.get_num_threads()
     tuned = tune_allocator()
@@ -156,90 +231,102 @@ def main(argv: Sequence[str] | None = None) -> int:
     model = TSFmicro.from_pretrained(args.weights) if args.weights else TSFmicro(cfg)
     model = model.eval().to(device)
     cfg = model.config
-    seconds = 0.2 if args.quick else args.seconds
+    rounds = 2 if args.quick else args.rounds
+    feats = cpu_features()
     out: dict[str, object] = {"device": str(device), "threads": threads, "torch": torch.__version__,
-                              "cpu": platform.processor() or platform.machine(), "allocator_tuned": tuned}
+                              "cpu": feats.describe(), "isa_class": feats.isa_class, "isa_cap": args.isa,
+                              "allocator_tuned": tuned}
 
     print(f"TSFmicro benchmark — torch {torch.__version__}, device {device}, {threads} CPU threads"
           f"{', glibc allocator tuned' if tuned else ''}")
+    print(f"CPU: {feats.describe()}")
+    if args.isa != "native":
+        print(f"  instruction set capped to {args.isa.upper()} by environment on this CPU: an approximation of "
+              f"an {args.isa.upper()}-only CPU with the same cores, caches and memory, not a measurement on one")
     if device.type == "cuda":
         print(f"GPU: {torch.cuda.get_device_name(device)}")
+    elif device.type == "cpu":
+        print("kernels: " + "; ".join(f"{k}: {v}" for k, v in ops.kernel_plan().items()))
     params = model.num_parameters()
-    analytic = sum(count_flops(cfg).values()) / 1e9
+    parts = count_flops(cfg)
+    analytic = sum(parts.values()) / 1e9
+    cached_gflop = sum(v for k, v in parts.items() if not k.startswith("spatial.")) / 1e9
     print(f"model: {cfg.label_scheme} ({len(cfg.class_names)} classes), input {cfg.img_size}², "
           f"{params / 1e6:.2f} M parameters")
     onset1, apex1 = _inputs(cfg, 1, torch.device("cpu"), torch.float32)
     m_cpu = model if device.type == "cpu" else copy.deepcopy(model).cpu()
     fc_plain = flop_counter_gflop(m_cpu, onset1, apex1, fast=False)
-    fc_fast = flop_counter_gflop(m_cpu, onset1, apex1, fast=True)
-    print(f"GFLOP per frame pair: {analytic:.3g} (analytic: convolutions + matrix products, reported); "
-          f"without the spatial branch (cached onset embedding): {sum(v for k, v in count_flops(cfg).items() if not k.startswith('spatial.')) / 1e9:.3g}")
-    print(f"  FlopCounterMode, plain path: {fc_plain:.3g}  "
-          f"(optimised path: {fc_fast:.3g} — fused attention and oneDNN operators are not counted)")
+    print(f"GFLOP per frame pair: {analytic:.3g} analytic (convolutions + matrix products), {fc_plain:.3g} by "
+          f"FlopCounterMode on the plain path; {cached_gflop:.3g} with the onset embedding cached")
     out.update(parameters=params, gflop_analytic=analytic, gflop_flopcounter_plain=fc_plain,
-               gflop_flopcounter_fast=fc_fast)
+               gflop_cached_reference=cached_gflop)
 
-    mm = matmul_gflops(device, 1024 if args.quick else 4096)
-    dnn = onednn_gflops(1024 if args.quick else 4096) if device.type == "cpu" else None
-    print(f"large matmul, float32: torch.mm {mm:.0f} GFLOP/s" + (f", oneDNN {dnn:.0f} GFLOP/s" if dnn else ""))
-    out.update(matmul_gflops=mm, onednn_gflops=dnn)
+    n = 512 if args.quick else 2048
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    mm_flop = 2.0 * n ** 3
+
+    def mm() -> object:
+        return torch.mm(a, b)
 
     rows = []
-
-    flops_parts = count_flops(cfg)
-    cached_gflop = sum(v for k, v in flops_parts.items() if not k.startswith("spatial.")) / 1e9
-
-    def report(name: str, batch: int, f_med: float, f_best: float, gflop: float | None = None) -> None:
-        achieved = f_med * (analytic if gflop is None else gflop)
-        line = (f"  {name:<34} batch {batch:>2}: {f_med:6.1f} frames/s (best {f_best:5.1f}), "
-                f"{achieved:6.0f} GFLOP/s, MFU {100 * achieved / mm:5.1f} % of torch.mm")
-        if dnn:
-            line += f" ({100 * achieved / dnn:4.1f} % of oneDNN)"
-        print(line)
-        rows.append({"path": name, "batch": batch, "fps": f_med, "fps_best": f_best, "gflops": achieved,
-                     "mfu_mm": achieved / mm, "mfu_onednn": achieved / dnn if dnn else None})
-
-    print("speed, float32, inference mode (one frame = one onset/apex pair):")
-    for b in args.batches:
-        report("optimised", b, *fps(model, b, device, torch.float32, True, seconds))
+    print("speed, float32, inference mode (one frame = one onset/apex pair); medians of interleaved rounds, "
+          f"utilisation = GFLOP/s ÷ torch.mm {n}² GFLOP/s in the same rounds:")
+    for batch in args.batches:
+        paths: dict[str, Callable[[], object]] = {"torch.mm": mm,
+                                                  "optimised": _model_run(model, batch, device, torch.float32, True)}
         if not args.no_plain:
-            report("plain (public ops, explicit attn)", b, *fps(model, b, device, torch.float32, False, seconds))
-    if 8 in args.batches or not args.batches:
-        b = max(args.batches)
-        # one onset for the whole batch, embedded once beforehand: the spatial branch is not run
-        report("optimised, cached onset embedding", b,
-               *fps(model, b, device, torch.float32, True, seconds, cached_reference=True), gflop=cached_gflop)
+            paths["plain (public ops, explicit attention)"] = _model_run(model, batch, device, torch.float32, False)
+        if batch > 1:
+            paths["optimised, onset embedding cached"] = _model_run(model, batch, device, torch.float32, True, True)
+        times = interleaved(paths, device, rounds, args.seconds)
+        mm_rate = mm_flop / statistics.median(times.pop("torch.mm")) / 1e9
+        print(f"  batch {batch}: torch.mm {mm_rate:.0f} GFLOP/s")
+        for name, t in times.items():
+            gflop = cached_gflop if "cached" in name else analytic
+            fps_med, fps_best = batch / statistics.median(t), batch / min(t)
+            achieved = fps_med * gflop
+            print(f"    {name:<40} {fps_med:7.2f} frames/s (best {fps_best:6.2f}), {achieved:6.0f} GFLOP/s, "
+                  f"{100 * achieved / mm_rate:5.1f} % of torch.mm")
+            rows.append({"path": name, "batch": batch, "fps": fps_med, "fps_best": fps_best, "gflops": achieved,
+                         "mm_gflops": mm_rate, "utilisation": achieved / mm_rate})
+        by = {r["path"]: r["fps"] for r in rows if r["batch"] == batch}
+        plain = by.get("plain (public ops, explicit attention)")
+        if plain:
+            print(f"    optimised ÷ plain, same rounds: {by['optimised'] / plain:.2f}×")
+    out["speed"] = rows
 
-    if not args.no_bf16:
+    native = device.type == "cuda" or (device.type == "cpu" and ops.native_bf16())
+    if args.bf16 == "on" or (args.bf16 == "auto" and native):
         try:
             m16 = copy.deepcopy(model).to(torch.bfloat16)
-            print("speed, bfloat16 weights and activations:")
-            for b in args.batches:
-                report("bfloat16", b, *fps(m16, b, device, torch.bfloat16, True, seconds))
-            agree = agreement(model, m16, device, 8 if args.quick else args.agree_pairs, 8)
-            print(f"  bfloat16 vs float32 on {8 if args.quick else args.agree_pairs} random pairs: predicted class "
-                  f"agrees {100 * agree['argmax_agreement']:.1f} %, max |Δp| {agree['max_prob_diff']:.4f}, "
+            print("bfloat16 weights and activations" + ("" if native else " (NOT native here: emulated)") + ":")
+            for batch in args.batches:
+                times = interleaved({"float32": _model_run(model, batch, device, torch.float32, True),
+                                     "bfloat16": _model_run(m16, batch, device, torch.bfloat16, True)},
+                                    device, rounds, args.seconds)
+                f32, f16 = (batch / statistics.median(times[k]) for k in ("float32", "bfloat16"))
+                print(f"  batch {batch}: bfloat16 {f16:.2f} frames/s, float32 {f32:.2f} frames/s in the same "
+                      f"rounds: {f16 / f32:.2f}×")
+                rows.append({"path": "bfloat16", "batch": batch, "fps": f16, "fps_float32_same_rounds": f32})
+            pairs = 8 if args.quick else args.agree_pairs
+            agree = agreement(model, m16, device, pairs, 8)
+            print(f"  bfloat16 vs float32 on {pairs} random pairs: predicted class agrees "
+                  f"{100 * agree['argmax_agreement']:.1f} %, max |Δp| {agree['max_prob_diff']:.4f}, "
                   f"logit relative error {agree['logit_rel_err']:.4f}"
-                  + ("" if args.weights else " (random weights: predictions are close to uniform, so the "
-                                               "agreement is a weak check; pass --weights for a trained model)"))
+                  + ("" if args.weights else " (random weights: a weak check; pass --weights for a trained model)"))
             out["bf16_agreement"] = agree
         except RuntimeError as exc:  # a device without bfloat16 kernels
             print(f"  bfloat16 path unavailable here: {exc}")
+    else:
+        print("bfloat16: not run — this CPU has no native bf16 instructions (AVX-512-BF16 or AMX) for the "
+              "kernels, where it is slower than float32 (--bf16 on runs it anyway)")
 
-    if device.type == "cpu" and not args.quick and cfg.img_size == 224:
-        by = {(r["path"], r["batch"]): r["fps"] for r in rows}
-        ref = []
-        for b, key in ((1, "fps_b1"), (8, "fps_b8")):
-            if ("optimised", b) in by:
-                ref.append(f"batch {b}: {by[('optimised', b)] / REFERENCE[key]:.1f}× its {REFERENCE[key]} frames/s")
-        if ref:
-            print("vs the authors' implementation measured on the project's 2-core machines "
-                  f"({REFERENCE['gflop']} GFLOP/pair): " + "; ".join(ref) + " (different runs: indicative)")
-        if ("plain (public ops, explicit attn)", 1) in by and ("optimised", 1) in by:
-            print(f"optimised vs plain path, same run: batch 1 {by[('optimised', 1)] / by[('plain (public ops, explicit attn)', 1)]:.2f}×"
-                  + (f", batch 8 {by[('optimised', 8)] / by[('plain (public ops, explicit attn)', 8)]:.2f}×"
-                     if ("optimised", 8) in by and ("plain (public ops, explicit attn)", 8) in by else ""))
-    out["speed"] = rows
+    if args.ops and device.type == "cpu":
+        print("per kind of layer, batch 1, fused oneDNN operator vs plain ATen (medians of interleaved runs):")
+        layers = layer_figures(3 if args.quick else max(rounds, 5))
+        for name, fused, plain in layers:
+            print(f"  {name:<42} fused {fused:7.2f} ms, plain {plain:7.2f} ms: fused {plain / fused:4.2f}×")
+        out["layers"] = [{"layer": n_, "fused_ms": f, "plain_ms": p} for n_, f, p in layers]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

@@ -30,8 +30,10 @@ from typing import Iterator
 import torch
 import torch.nn.functional as F
 
+from .cpu_features import cpu_features
+
 __all__ = [
-    "fast_kernels", "fast_kernels_enabled", "linear", "conv2d", "attention", "attention_weights",
+    "fast_kernels", "fast_kernels_enabled", "native_bf16", "kernel_plan", "linear", "conv2d", "attention", "attention_weights",
     "drop_path", "rotary_cis", "apply_rotary", "nhwc_to_nchw", "nchw_to_nhwc",
 ]
 
@@ -54,13 +56,24 @@ _HAVE_MKLDNN = _mkldnn_ops_available()
 
 
 def _bf16_supported() -> bool:
+    """oneDNN runs bfloat16 here *with native instructions* (AVX-512-BF16 or AMX, not capped off).
+
+    ``torch.ops.mkldnn._is_mkldnn_bf16_supported()`` alone also says yes on AVX-512 CPUs without
+    BF16, where oneDNN emulates it more slowly than float32; the CPU's flags decide.
+    """
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        emulated_or_native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
+    return emulated_or_native and cpu_features().native_bf16
 
 
 _HAVE_MKLDNN_BF16 = _HAVE_MKLDNN and _bf16_supported()
+
+
+def native_bf16() -> bool:
+    """Whether bfloat16 inference on this CPU runs on native instructions (the only case it is offered)."""
+    return _HAVE_MKLDNN_BF16
 
 
 def fast_kernels_enabled() -> bool:
@@ -125,12 +138,33 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return y if residual is None else y + residual
 
 
+def kernel_plan() -> dict[str, str]:
+    """Which kernel each kind of layer runs on here (for benchmarks and logs)."""
+    fused = _HAVE_MKLDNN and fast_kernels_enabled()
+    return {
+        "cpu": cpu_features().isa_class,
+        "linear": "oneDNN, activation/residual fused" if fused else "F.linear (MKL)",
+        "conv + activation": "oneDNN, activation fused" if fused else "F.conv2d",
+        "conv alone, depthwise conv + residual": "F.conv2d (oneDNN via ATen), residual added in place",
+        "attention": "F.scaled_dot_product_attention" if fast_kernels_enabled() else "explicit softmax(QKᵀ)V",
+        "bfloat16": "native (oneDNN)" if _HAVE_MKLDNN_BF16 else "not offered (no native bf16 here)",
+    }
+
+
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int = 1,
            padding: int = 0, groups: int = 1, act: str = "none",
            residual: torch.Tensor | None = None) -> torch.Tensor:
-    """``act(conv(x)) `` or ``conv(x) + residual`` for NCHW-shaped (ideally channels-last) tensors."""
+    """``act(conv(x)) `` or ``conv(x) + residual`` for NCHW-shaped (ideally channels-last) tensors.
+
+    The fused oneDNN operator is used only to fuse an activation: for a convolution alone or a
+    depthwise one plus a residual it is no faster than ATen's convolution (which reaches oneDNN
+    too) followed by an in-place addition, on AVX2 and on AVX-512 (``bench/model.py --ops``).
+    """
     if residual is not None and act != "none":
         raise ValueError("conv2d: residual and activation cannot be combined")
+    if act == "none" and _onednn_ok(x, weight, bias, residual):
+        y = F.conv2d(x, weight, bias, stride, padding, 1, groups)
+        return y if residual is None else y.add_(residual)
     if _onednn_ok(x, weight, bias, residual):
         pad, st, dil = [padding, padding], [stride, stride], [1, 1]
         if residual is not None:
