@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from tsfgui.arguments import positive_int
 from tsfgui.engine import Analyzer
 from tsfgui.face import FaceTracker
 from tsfgui.io import VideoFileSource
@@ -31,7 +32,7 @@ def measure(model, frames: int, batch: int, device) -> tuple[float, float, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tsfgui bench engine", description=__doc__)
-    parser.add_argument("--frames", type=int, default=120, help="frames of the sample to analyse (default 120)")
+    parser.add_argument("--frames", type=positive_int, default=120, help="frames of the sample to analyse (default 120)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
     args = parser.parse_args(argv)
     device = select_device(args.device)

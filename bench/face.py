@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import skimage.data
 
+from tsfgui.arguments import positive_int
 from tsfgui.face import FaceTracker, TrackerSettings, detect_and_align, transform_points
 
 N_FRAMES = 150
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="tsfgui bench face", description=__doc__)
-    parser.add_argument("--frames", type=int, default=N_FRAMES, help=f"frames to time (default {N_FRAMES})")
+    parser.add_argument("--frames", type=positive_int, default=N_FRAMES, help=f"frames to time (default {N_FRAMES})")
     n_frames = parser.parse_args(argv).frames
     photo = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     ref = detect_and_align(photo).primary.landmarks.astype(np.float64)[STABLE]

@@ -15,6 +15,7 @@ import time
 import cv2
 import numpy as np
 
+from tsfgui.arguments import positive_float, positive_int
 from tsfgui.engine.flow import FlowSettings, RegionFlow, dense_flow
 from tsfgui.face import detect_and_align, region_masks
 from tsfgui.face.pose import head_pose
@@ -36,8 +37,8 @@ def _dis(preset: int):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tsfgui bench flow", description=__doc__)
-    parser.add_argument("--repeat", type=int, default=40, help="pairs timed per method (default 40)")
-    parser.add_argument("--amplitude", type=float, nargs="+", default=[0.3, 1.0],
+    parser.add_argument("--repeat", type=positive_int, default=40, help="pairs timed per method (default 40)")
+    parser.add_argument("--amplitude", type=positive_float, nargs="+", default=[0.3, 1.0],
                         help="peak planted displacement, px at the 224-px crop (default 0.3 1.0)")
     args = parser.parse_args(argv)
     photo = cv2.imread(str(astronaut_path()))

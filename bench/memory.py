@@ -14,6 +14,8 @@ from pathlib import Path
 
 import cv2
 
+from tsfgui.arguments import positive_float
+
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
 
 
@@ -44,7 +46,7 @@ def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tsfgui bench memory", description=__doc__)
-    parser.add_argument("--minutes", type=float, nargs="+", default=[1.0, 4.0], help="video lengths (default 1 4)")
+    parser.add_argument("--minutes", type=positive_float, nargs="+", default=[1.0, 4.0], help="video lengths (default 1 4)")
     parser.add_argument("--weights", default=None, help="weights to analyse with (default: none)")
     args = parser.parse_args(argv)
     tsfgui = str(Path(sys.executable).with_name("tsfgui"))

@@ -42,6 +42,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from tsfgui.arguments import positive_int
 from tsfgui.model import (
     TSFmicro, TSFmicroConfig, configure_threads, count_flops, fast_kernels, select_device, tune_allocator,
 )
@@ -190,16 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
     p.add_argument("--isa", choices=("native", "avx2", "avx512"), default="native",
                    help="cap torch, oneDNN and MKL to this instruction set (default: what the CPU has)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all available CPUs)")
+    p.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: all available CPUs)")
     p.add_argument("--label-scheme", default="megc3", help="label scheme of the model (default megc3)")
     p.add_argument("--weights", default=None, help="a weights file to measure instead of a random model")
-    p.add_argument("--batches", type=int, nargs="+", default=[1, 8], help="batch sizes (default 1 8)")
-    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per batch size (default 5)")
+    p.add_argument("--batches", type=positive_int, nargs="+", default=[1, 8], help="batch sizes (default 1 8)")
+    p.add_argument("--rounds", type=positive_int, default=5, help="interleaved rounds per batch size (default 5)")
     p.add_argument("--seconds", type=float, default=0.0, help="minimum time per batch size (default 0)")
     p.add_argument("--no-plain", action="store_true", help="skip the plain-path comparison")
     p.add_argument("--bf16", choices=("auto", "on", "off"), default="auto",
                    help="bfloat16 path: auto = only with native bf16 instructions or on a GPU (default)")
-    p.add_argument("--agree-pairs", type=int, default=64, help="pairs for the bfloat16 agreement check")
+    p.add_argument("--agree-pairs", type=positive_int, default=64, help="pairs for the bfloat16 agreement check")
     p.add_argument("--ops", action="store_true", help="also time fused vs plain kernels per kind of layer")
     p.add_argument("--quick", action="store_true", help="tiny model and short runs (smoke test)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")

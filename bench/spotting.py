@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from tsfgui.arguments import non_negative_int, positive_float
 from tsfgui.engine import Analyzer
 from tsfgui.engine.spotting import SpotSettings, evaluate_spotting, spot
 from tsfgui.io import VideoFileSource
@@ -22,9 +23,9 @@ from tsfgui.samples import Distractors, generate_sample
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tsfgui bench spotting", description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103], help="generator seeds")
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds per video (default 60)")
-    parser.add_argument("--talk", type=int, default=3, help="talking segments per video (default 3)")
-    parser.add_argument("--threshold", type=float, default=SpotSettings().threshold)
+    parser.add_argument("--duration", type=positive_float, default=60.0, help="seconds per video (default 60)")
+    parser.add_argument("--talk", type=non_negative_int, default=3, help="talking segments per video (default 3)")
+    parser.add_argument("--threshold", type=positive_float, default=SpotSettings().threshold)
     args = parser.parse_args(argv)
     settings = SpotSettings(threshold=args.threshold)
     totals = [0, 0, 0]

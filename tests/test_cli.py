@@ -287,3 +287,24 @@ def test_analyze_per_frame_model_needs_weights(tmp_path):
     sample = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
     out = run("analyze", str(sample), "--out", str(tmp_path / "o"), "--per-frame-model")
     assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--per-frame-model needs --weights" in out.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["analyze", "{video}", "--out", "{out}", "--lag", "0"], "argument --lag: must be a positive number, not 0"),
+    (["analyze", "{video}", "--out", "{out}", "--lag", "-0.2"], "argument --lag: must be a positive number"),
+    (["analyze", "{video}", "--out", "{out}", "--batch-size", "0"], "argument --batch-size: must be at least 1"),
+    (["analyze", "{video}", "--out", "{out}", "--jobs", "0"], "argument --jobs: must be at least 1"),
+    (["analyze", "{video}", "--out", "{out}", "--fps", "nan"], "argument --fps: must be a positive number"),
+    (["gui", "{video}", "--weights", "{video}", "--no-weights"], "--no-weights: not allowed with argument --weights"),
+    (["info", "{video}", "--fps", "0"], "argument --fps: must be a positive number"),
+    (["bench", "face", "--frames", "0"], "tsfgui bench face: argument --frames: must be at least 1"),
+    (["bench", "face", "--frames", "many"], "argument --frames: 'many' is not a whole number"),
+    (["bench", "memory", "--minutes", "-1"], "argument --minutes: must be a positive number"),
+    (["bench", "model", "--warp-speed"], "unrecognized arguments: --warp-speed"),
+])
+def test_bad_options_are_one_line_exit_2(tmp_path, media, args, words):
+    video = media.write_cv2(tmp_path / "a.avi", "MJPG", 5)
+    out = run(*[a.format(video=video, out=tmp_path / "out") for a in args])
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert out.stderr.count("\n") == 1 and out.stderr.startswith("tsfgui: error: ") and words in out.stderr
+    assert not (tmp_path / "out").exists()

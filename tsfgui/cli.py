@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tsfgui import __version__
+from tsfgui.arguments import positive_float, positive_int
 
 PROG = "tsfgui"
 
@@ -113,8 +114,25 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     if not hasattr(module, "main"):
         raise UsageError(f"bench/{args.name}.py has no main(argv) function")
-    result = module.main(args.rest)
+    with _one_line_option_errors():  # the benchmark's own options: refused like ours
+        result = module.main(args.rest)
     return int(result or 0)
+
+
+class _one_line_option_errors:
+    """While active, every argparse parser ends a bad option with :class:`UsageError` (one line, exit 2)
+    instead of printing its usage."""
+
+    def __enter__(self) -> None:
+        self._saved = argparse.ArgumentParser.error
+
+        def error(parser: argparse.ArgumentParser, message: str) -> None:
+            raise UsageError(f"{parser.prog}: {message} (see '{parser.prog} --help')")
+
+        argparse.ArgumentParser.error = error  # type: ignore[method-assign]
+
+    def __exit__(self, *exc: object) -> None:
+        argparse.ArgumentParser.error = self._saved  # type: ignore[method-assign]
 
 
 def _spot_settings(pairs: Sequence[str]):
@@ -150,8 +168,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"input not found: '{missing[0]}'")
     if args.weights and not Path(args.weights).is_file():
         raise UsageError(f"weights file not found: '{args.weights}'")
-    if args.jobs < 1:
-        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     if args.per_frame_model and not args.weights:
         raise UsageError("--per-frame-model needs --weights (a model to run on every frame)")
     if args.device == "cuda":
@@ -188,17 +204,18 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="start the desktop app (the default command)",
                          description="Start the desktop app, optionally on a video file or a folder of frames.")
     gui.add_argument("path", nargs="?", help="video file or folder of frames to open (default: the bundled sample)")
-    gui.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200) "
+    gui.add_argument("--fps", type=positive_float, default=None, help="frame rate of a frame folder (default 200) "
                                                             "or to override a video's header")
-    gui.add_argument("--weights", default=None, help="TSFmicro weights (.safetensors) to analyse with "
+    choice = gui.add_mutually_exclusive_group()
+    choice.add_argument("--weights", default=None, help="TSFmicro weights (.safetensors) to analyse with "
                                                       "(default: the demo weights in model_weights/)")
-    gui.add_argument("--no-weights", action="store_true", help="start without a model (difference signals only)")
+    choice.add_argument("--no-weights", action="store_true", help="start without a model (difference signals only)")
     gui.set_defaults(func=_cmd_gui)
 
     info = sub.add_parser("info", help="print what a video or frame folder contains",
                           description="Print size, frame rate, frame count and duration of a video or frame folder.")
     info.add_argument("path", help="video file or folder of frames")
-    info.add_argument("--fps", type=float, default=None, help="frame rate of a frame folder (default 200)")
+    info.add_argument("--fps", type=positive_float, default=None, help="frame rate of a frame folder (default 200)")
     info.set_defaults(func=_cmd_info)
 
     analyze = sub.add_parser("analyze", help="analyse videos or frame folders headless, one result folder each",
@@ -213,10 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--weights", default=None, help="TSFmicro weights: each spotted interval is classified (default: none, "
                                                             "difference signals and spotting only)")
     analyze.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
-    analyze.add_argument("--fps", type=float, default=None, help="frame rate of frame folders (default 200)")
-    analyze.add_argument("--lag", type=float, default=0.2, help="seconds between a frame and its reference (0.2)")
-    analyze.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
-    analyze.add_argument("--jobs", type=int, default=1, help="inputs analysed in parallel processes (default 1; "
+    analyze.add_argument("--fps", type=positive_float, default=None,
+                         help="frame rate of frame folders (default 200); videos keep their own")
+    analyze.add_argument("--lag", type=positive_float, default=0.2,
+                         help="seconds between a frame and its reference (0.2)")
+    analyze.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call (default 8)")
+    analyze.add_argument("--jobs", type=positive_int, default=1, help="inputs analysed in parallel processes (default 1; "
                                                               "the CPU cores are shared among them)")
     analyze.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                          help="a spotting threshold, repeatable: threshold (robust z, default 3), baseline_s, "
