@@ -56,8 +56,8 @@ def test_no_events_gives_undefined_not_zero():
 def test_project_agreement_tool_and_coders(project):
     rec = project.recordings()[0]
     p1, p2, p3 = (e.proposal_id for e in project.proposals(rec.id))
-    project.import_events("truth", rec.id, [dict(onset=5, apex=8, offset=12, label="negative"),
-                                            dict(onset=41, apex=45, offset=50, label="negative")], "test")
+    project.import_events("truth", [dict(recording_id=rec.id, onset=5, apex=8, offset=12, label="negative"),
+                                    dict(recording_id=rec.id, onset=41, apex=45, offset=50, label="negative")], "test")
     project.decide("A", p1, "accepted")
     project.decide("A", p2, "rejected")
     project.decide("A", p3, label="negative")

@@ -130,11 +130,12 @@ def test_bad_decisions_are_refused_and_change_nothing(project, fields, says):
 
 def test_an_import_is_one_undoable_change_and_a_bad_event_imports_nothing(project):
     rec, _ = _ids(project)
-    good = [dict(onset=1, apex=2, offset=3, label="a"), dict(onset=10, apex=12, offset=14, label="b", aus="6+12")]
-    with pytest.raises(ProjectError, match="event 2: onset 14 ≤ apex 12"):
-        project.import_events("truth", rec.id, [good[0], dict(onset=14, apex=12, offset=10)], "x.csv")
+    good = [dict(recording_id=rec.id, onset=1, apex=2, offset=3, label="a"),
+            dict(recording_id=rec.id, onset=10, apex=12, offset=14, label="b", aus="6+12")]
+    with pytest.raises(ProjectError, match="x.csv: event 2: onset 14 ≤ apex 12"):
+        project.import_events("truth", [good[0], dict(recording_id=rec.id, onset=14, apex=12, offset=10)], "x.csv")
     assert project.events(rec.id, "truth") == [e for e in project.events(rec.id, "truth") if e.status == "proposed"]
-    change = project.import_events("truth", rec.id, good, "x.csv")
+    change = project.import_events("truth", good, "x.csv")
     assert change.action == "import" and len([e for e in project.events(rec.id, "truth") if e.status == "added"]) == 2
     project.undo("truth")
     assert not [e for e in project.events(rec.id, "truth") if e.status == "added"]

@@ -250,41 +250,44 @@ def _describe(state: dict, before: dict | None, what: str) -> str:
 
 def add_event(project: Project, coder: str, recording_id: int, onset: int, apex: int, offset: int,
               fields: dict) -> Change:
-    return _add_many(project, coder, recording_id, [{"onset": onset, "apex": apex, "offset": offset, **fields}],
-                     "record", "added event")
+    item = {"recording_id": recording_id, "onset": onset, "apex": apex, "offset": offset, **fields}
+    return _add_many(project, coder, [check_event(project.recording(recording_id), item)], "record", "added event")
 
 
-def import_events(project: Project, coder: str, recording_id: int, events: Sequence[dict], source: str) -> Change:
+def import_events(project: Project, coder: str, events: Sequence[dict], source: str) -> Change:
     if not events:
         raise ProjectError(f"{source}: no events to import")
-    return _add_many(project, coder, recording_id, events, "import", f"imported {len(events)} events from {source}")
-
-
-def _add_many(project: Project, coder: str, recording_id: int, items: Sequence[dict], action: str,
-              description: str) -> Change:
-    rec = project.recording(recording_id)
-    c = project.coder(coder)
-    states = []
-    for i, item in enumerate(items):
+    checked = []
+    for i, item in enumerate(events):
         try:
-            f = _clean(item, rec.frame_count)
-            for k in ("onset", "apex", "offset"):
-                if k not in f:
-                    raise ProjectError(f"{k} is missing")
-            state = {"id": None, "coder_id": c.id, "recording_id": rec.id, "proposal_id": None, "status": "added",
-                     "kind": None, "label": None, "aus": "", "note": "", **f}
-            _check_timing(state)
-            state["kind"] = state["kind"] or _kind_for(state, rec.fps)
+            checked.append(check_event(project.recording(item.get("recording_id")), item))
         except ProjectError as exc:
-            raise ProjectError(f"event {i + 1}: {exc}" if len(items) > 1 else str(exc)) from None
-        states.append(state)
+            raise ProjectError(f"{source}: event {i + 1}: {exc}") from None
+    return _add_many(project, coder, checked, "import", f"imported {len(events)} events from {source}")
+
+
+def check_event(recording: Recording, item: dict) -> dict:
+    """An added event's fields checked against ``recording`` (frames inside it, onset ≤ apex ≤ offset,
+    FACS codes); ``kind`` from the duration when not given. ProjectError says what is wrong."""
+    f = _clean({k: v for k, v in item.items() if k != "recording_id"}, recording.frame_count)
+    for k in ("onset", "apex", "offset"):
+        if k not in f:
+            raise ProjectError(f"{k} is missing")
+    state = {"kind": None, "label": None, "aus": "", "note": "", **f, "recording_id": recording.id}
+    _check_timing(state)
+    state["kind"] = state["kind"] or _kind_for(state, recording.fps)
+    return state
+
+
+def _add_many(project: Project, coder: str, items: Sequence[dict], action: str, description: str) -> Change:
+    c = project.coder(coder)
     with project.write() as w:
         change_id = _new_change(w, c.id, action, description)
         next_id = _next_decision_id(w)
         stamp = now()
-        for k, state in enumerate(states):
-            state["id"] = next_id + k
-            state["decided_at"] = stamp
+        for k, item in enumerate(items):
+            state = {**item, "id": next_id + k, "coder_id": c.id, "proposal_id": None, "status": "added",
+                     "decided_at": stamp}
             _write_state(w, state["id"], state)
             _log(w, change_id, state["id"], None, state)
         crow = w.execute("SELECT * FROM changes WHERE id = ?", (change_id,)).fetchone()

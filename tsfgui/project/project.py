@@ -289,9 +289,11 @@ class Project:
         """Remove an event ``coder`` added (undoable like every change)."""
         return decisions.delete_added(self, coder, decision_id)
 
-    def import_events(self, coder: str, recording_id: int, events: Sequence[dict], source: str) -> Change:
-        """Add annotations from a file as ``coder``'s added events, all in one undoable change."""
-        return decisions.import_events(self, coder, recording_id, events, source)
+    def import_events(self, coder: str, events: Sequence[dict], source: str) -> Change:
+        """Add annotations (each a dict with ``recording_id``, ``onset``, ``apex``, ``offset`` and optionally
+        ``label``, ``kind``, ``aus``, ``note``) as ``coder``'s added events: all checked first, then written
+        in one transaction as one undoable change; a bad one imports nothing."""
+        return decisions.import_events(self, coder, events, source)
 
     def undo(self, coder: str) -> Change | None:
         """Undo ``coder``'s latest change that is not undone yet (None when there is none)."""
