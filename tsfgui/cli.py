@@ -191,6 +191,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def _cmd_project(args: argparse.Namespace) -> int:
+    from tsfgui.project import cli as project_cli
+
+    return project_cli.run(args, UsageError, _spot_settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tsfgui`` with one subparser per command."""
     parser = _Parser(prog=PROG, description="Micro-expression analysis with TSFmicro: desktop app and headless tools. "
@@ -265,6 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("name", help="benchmark to run: " + (", ".join(_bench_names()) or "none found"))
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options for the benchmark")
     bench.set_defaults(func=_cmd_bench)
+
+    from tsfgui.project import cli as project_cli
+
+    project = sub.add_parser("project", help="a study's recordings, proposals and coders' decisions in one file",
+                             description=project_cli.DESCRIPTION)
+    project_cli.add_arguments(project, _Parser)
+    project.set_defaults(func=_cmd_project)
 
     from tsfgui.samples import cli as samples_cli
 

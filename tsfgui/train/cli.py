@@ -30,10 +30,12 @@ def default_cache_dir() -> Path:
 
 def _common(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", required=True, choices=(*DATASETS, "synthetic"),
+    g.add_argument("--dataset", required=True, choices=(*DATASETS, "synthetic", "project"),
                    help="dataset layout: casme2, samm, casme3a (CAS(ME)^3 part A), smic (SMIC-HS), megc2019 "
-                        "(CASME II + SAMM [+ SMIC-HS] in 3 classes) or synthetic (generated AU clips in the "
-                        "CASME II layout, 3 classes)")
+                        "(CASME II + SAMM [+ SMIC-HS] in 3 classes), synthetic (generated AU clips in the "
+                        "CASME II layout, 3 classes) or project (a tsfgui project's reviewed events: --root "
+                        "P.tsfproj --coder NAME)")
+    g.add_argument("--coder", help="project: whose accepted, edited and added events to train on")
     g.add_argument("--root", help="the dataset's folder (holding its frames and annotation sheet); for "
                                   "synthetic, where the generated set is (written there when absent)")
     g.add_argument("--annotations", help="annotation sheet (.xlsx) when it is not under --root")
@@ -183,6 +185,14 @@ def _load(args, usage_error):
             ds.name = "synthetic"
             ds.report.dataset = "synthetic"
             return ds
+        if args.dataset == "project":
+            from tsfgui.train.project_data import load_project_dataset
+
+            if not args.root or not args.coder:
+                raise usage_error("--dataset project needs --root P.tsfproj and --coder NAME")
+            return load_project_dataset(args.root, args.coder, scheme or "megc3",
+                                        frames_dir=Path(args.cache or default_cache_dir()).parent / "project-frames",
+                                        jitter=max(args.jitter, 0))
         if args.dataset == "megc2019":
             if not (args.casme2 or args.samm or args.smic):
                 raise usage_error("megc2019 needs --casme2 and/or --samm (and optionally --smic) roots")
@@ -257,6 +267,9 @@ SYNTHETIC_WARNING = ("Trained on synthetic clips only (AU motion planted on a re
 
 def _provenance(args, ds) -> dict:
     prov = {"model_size": args.model_size, "command": ("tsfgui " + " ".join(sys.argv[1:])) if sys.argv[1:2] == ["train"] else "tsfgui.train.cli"}
+    if ds.name == "project":
+        prov.update(project=str(Path(args.root).resolve()), coder=args.coder,
+                    note="trained on the coder's accepted, edited and added events of a tsfgui project")
     if ds.name == "synthetic":
         prov.update(synthetic=True, validated_on_real_data=False, warning=SYNTHETIC_WARNING,
                     synthetic_set={"subjects": args.synthetic_subjects, "clips_per_subject": args.synthetic_clips,

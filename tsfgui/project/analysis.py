@@ -1,0 +1,109 @@
+"""Analysing a project's recordings with the batch machinery, and storing the results as runs.
+
+The analysis itself is ``tsfgui analyze``'s (:func:`analyze_batch`: the same pipeline, process pool,
+progress and resume from ``done.json``), written to ``<project>-analysis/`` beside the project file.
+Each finished input becomes one run in the database: its spotted intervals are the tool's proposals,
+its per-frame signals (every numeric column of ``frames.csv``) a compressed numpy BLOB. A recording
+that already has a run with the same identity — the weights' content fingerprint and the settings — is
+skipped without opening it; one interrupted half-way is redone; a missing or unreadable one is
+reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .fingerprint import fingerprint
+from .records import Recording
+
+if TYPE_CHECKING:
+    from tsfgui.engine.spotting import SpotSettings
+
+    from .project import Project
+
+_TEXT_COLUMNS = {"face_quality", "label"}
+
+
+@dataclass
+class AnalysisReport:
+    analysed: list[Recording] = field(default_factory=list)
+    skipped: list[Recording] = field(default_factory=list)          # a run with the same identity exists
+    failed: list[tuple[Recording, str]] = field(default_factory=list)  # missing on disk, unreadable …
+
+
+def results_dir(project: "Project") -> Path:
+    """Where the batch analysis writes its per-recording folders: ``<project stem>-analysis/``."""
+    return project.folder / f"{project.path.stem}-analysis"
+
+
+def run_identity(weights_fingerprint: str | None, settings: dict) -> str:
+    """What makes two runs the same: the weights' content and the settings (not paths or times)."""
+    blob = json.dumps({"weights": weights_fingerprint, "settings": settings}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def analyze_project(project: "Project", *, weights: str | None = None, jobs: int = 1, device: str | None = None,
+                    lag_s: float = 0.2, batch_size: int = 8, spotting: "SpotSettings | None" = None,
+                    show_progress: bool = True) -> AnalysisReport:
+    """Analyse every recording that has no run with these weights and settings yet."""
+    from tsfgui.engine.batch import analyze_batch
+    from tsfgui.engine.spotting import SpotSettings
+
+    settings: dict = {"lag_s": lag_s, "batch_size": batch_size}
+    if spotting is not None and spotting != SpotSettings():
+        settings["spotting"] = asdict(spotting)
+    weights_fp = fingerprint(weights)[0] if weights else None
+    identity = run_identity(weights_fp, settings)
+    report = AnalysisReport()
+    todo: dict[float | None, list[Recording]] = {}
+    for rec in project.recordings():
+        if project.find_run(rec.id, identity) is not None:
+            report.skipped.append(rec)
+        elif not rec.exists:
+            report.failed.append((rec, f"not found at '{rec.location}' (moved? tsfgui project relink)"))
+        else:  # frame folders need their frame rate; videos know theirs
+            todo.setdefault(rec.fps if rec.kind == "folder" else None, []).append(rec)
+    out = results_dir(project)
+    for fps, recs in todo.items():
+        batch = analyze_batch([r.location for r in recs], out, weights=weights, device=device, fps=fps, lag_s=lag_s,
+                              batch_size=batch_size, jobs=jobs, show_progress=show_progress, spotting=spotting)
+        for rec, outcome in zip(recs, batch.outcomes):
+            if outcome.status == "failed":
+                project.mark_failed(rec.id, outcome.message)
+                report.failed.append((rec, outcome.message))
+                continue
+            store_run(project, rec, outcome.out_dir, identity=identity, weights=weights, weights_fingerprint=weights_fp,
+                      settings=settings)
+            report.analysed.append(rec)
+    return report
+
+
+def store_run(project: "Project", rec: Recording, out_dir: Path, *, identity: str, weights: str | None,
+              weights_fingerprint: str | None, settings: dict):
+    """One finished batch folder (``done.json``, ``events.json``, ``frames.csv``) as a run of ``rec``."""
+    done = json.loads((out_dir / "done.json").read_text(encoding="utf-8"))
+    events = json.loads((out_dir / "events.json").read_text(encoding="utf-8"))["events"]
+    proposals = [{"onset": e["onset_frame"], "apex": e["apex_frame"], "offset": e["offset_frame"], "kind": e["kind"],
+                  "label": e.get("label"), "probability": e.get("probability"), "region": e.get("region"),
+                  "score": e.get("score")} for e in events]
+    return project.save_run(rec.id, identity=identity, weights=str(Path(weights).resolve()) if weights else None,
+                            weights_fingerprint=weights_fingerprint, settings=settings,
+                            class_names=done.get("classes", []), frames=int(done["frames"]),
+                            seconds=float(done.get("seconds", 0.0)), warning=done.get("warning", ""),
+                            proposals=proposals, signals=read_signals(out_dir / "frames.csv"))
+
+
+def read_signals(frames_csv: Path) -> dict[str, np.ndarray]:
+    """Every numeric column of a ``frames.csv`` as a float32 array (NaN where empty), ``frame`` as int32."""
+    import pandas as pd
+
+    table = pd.read_csv(frames_csv, usecols=lambda c: c not in _TEXT_COLUMNS)
+    out = {c: table[c].to_numpy(dtype=np.float32) for c in table.columns if c != "frame"}
+    out["frame"] = table["frame"].to_numpy(dtype=np.int32)
+    return out
