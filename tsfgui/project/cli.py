@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from tsfgui.arguments import positive_float, positive_int
+
 DESCRIPTION = ("A project keeps many recordings, the tool's proposed events and each coder's decisions in one "
                "SQLite file (*.tsfproj). Workflow: new → add → analyze → (import, review) → agreement → export.")
 
@@ -35,16 +37,16 @@ def add_arguments(p: argparse.ArgumentParser, parser_class) -> None:
     a.add_argument("--subject", default=None, help="subject of these recordings (default: a frame folder's parent "
                                                    "folder, a video's name); LOSO training splits by it")
     a.add_argument("--session", default="", help="session of these recordings")
-    a.add_argument("--fps", type=float, default=None, help="frame rate of frame folders (default 200)")
+    a.add_argument("--fps", type=positive_float, default=None, help="frame rate of frame folders (default 200)")
     a = action("analyze", "analyse the recordings not yet analysed with these weights and settings",
                "Analyse every recording of the project that has no analysis with these weights and settings "
                "(the batch analysis of tsfgui analyze; results also in <project>-analysis/). Resumable: run it "
                "again after an interruption.")
     a.add_argument("--weights", default=None, help="TSFmicro weights (default: none, difference signals only)")
-    a.add_argument("--jobs", type=int, default=1, help="recordings analysed in parallel processes (default 1)")
+    a.add_argument("--jobs", type=positive_int, default=1, help="recordings analysed in parallel processes (default 1)")
     a.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: CUDA when present")
-    a.add_argument("--lag", type=float, default=0.2, help="seconds between a frame and its reference (0.2)")
-    a.add_argument("--batch-size", type=int, default=8, help="frames per model call (default 8)")
+    a.add_argument("--lag", type=positive_float, default=0.2, help="seconds between a frame and its reference (0.2)")
+    a.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call (default 8)")
     a.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                    help="a spotting threshold, as for tsfgui analyze (repeatable)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -137,8 +139,6 @@ def _analyze(args, spot_settings) -> int:
 
     if args.weights and not Path(args.weights).is_file():
         raise ProjectError(f"weights file not found: '{args.weights}'")
-    if args.jobs < 1:
-        raise ProjectError(f"--jobs must be at least 1, not {args.jobs}")
     spotting = spot_settings(args.spot)
     from tsfgui.model.weights import WeightsError
 
