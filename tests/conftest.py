@@ -101,3 +101,17 @@ def eaf_schema():
         pytest.fail(f"{exc}. The .eaf tests need ELAN's schema: run 'python tests/eaf_schema.py' with access to "
                     "PyPI, or set TSFGUI_EAF_XSD to a local EAFv3.0.xsd", pytrace=False)
     return xmlschema.XMLSchema(str(path))
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One real local Ray cluster for the whole test session (2 CPUs, a small object store, no dashboard), shut
+    down at the end. Code under test that connects with ``ray_cluster`` finds it and keeps it running."""
+    import logging
+
+    import ray
+
+    ray.init(address="local", num_cpus=2, object_store_memory=100 * 1024 * 1024, include_dashboard=False,
+             logging_level=logging.ERROR)
+    yield ray
+    ray.shutdown()

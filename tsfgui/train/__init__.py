@@ -6,6 +6,7 @@
 - :mod:`~tsfgui.train.protocol`: LOSO, k-fold by subject, hold-out, validation split from training subjects.
 - :mod:`~tsfgui.train.metrics`: accuracy, UF1, UAR pooled over folds; JSON / Markdown / PNG reports.
 - :mod:`~tsfgui.train.trainer`: the published recipe, cross-validation with resume, the final model.
+- :mod:`~tsfgui.train.on_cluster`: the folds as Ray tasks (``eval --cluster``; needs the ``cluster`` extra).
 - :mod:`~tsfgui.train.synthetic`: synthetic datasets in each real layout (tests, demo weights).
 """
 

@@ -91,7 +91,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="training subjects carved out as the validation set for early stopping (default 0)")
     r.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     r.add_argument("--device", default=None, help="torch device (default: GPU when present, else CPU)")
-    r.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: all available)")
+    r.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: all available; with eval --cluster: the CPUs each fold "
+                        "task reserves, default 1)")
     p.add_argument("--config", help="TOML file whose keys (flag names with _ or -) set defaults for these options")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
@@ -115,6 +117,11 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--class-order", default=None,
                    help="with --weights of a research checkpoint: its logit order (names separated by commas, or "
                         "'authors'); default: detected from the tensor names")
+    e.add_argument("--cluster", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                   help="run the folds as Ray tasks, a GPU each when the cluster has GPUs: on the cluster whose head "
+                        "is at ADDRESS (HOST:PORT), or with no ADDRESS (auto) on the one running on this machine or "
+                        "a local one started for this run. Same metrics as a local run. Needs the optional extra: "
+                        "pip install 'tsfgui[cluster]'")
 
 
 # running -----------------------------------------------------------------------------------------------------
@@ -161,7 +168,7 @@ def _setup(args, parser, usage_error):
 def _threads(args) -> None:
     from tsfgui.model import configure_threads  # imports torch: only once the input is known to be good
 
-    configure_threads(args.threads)
+    configure_threads(None if getattr(args, "cluster", None) else args.threads)  # --cluster: --threads is per fold
 
 
 def _load(args, usage_error):
@@ -313,14 +320,33 @@ def _print_summary_metrics(m: dict, subjects) -> None:
           f"UAR {m['uar']:.4f}  (n={m['n']})")
 
 
+def _cluster_runner(args, usage_error):
+    """The Ray fold runner for ``eval --cluster`` (a one-line error when Ray is missing or the address is bad)."""
+    from tsfgui.cluster import ClusterError, check_address
+
+    if args.weights:
+        raise usage_error("--cluster runs cross-validation folds; it does not apply to --weights")
+    if args.threads is not None and args.threads < 1:
+        raise usage_error(f"--threads must be at least 1, got {args.threads}")
+    try:
+        from tsfgui.train.on_cluster import cluster_fold_runner
+
+        return cluster_fold_runner(check_address(args.cluster), cpus_per_fold=args.threads or 1)
+    except ClusterError as exc:
+        raise usage_error(str(exc)) from None
+
+
 def run_eval(args: argparse.Namespace, parser: argparse.ArgumentParser, usage_error) -> int:
     _setup(args, parser, usage_error)
     _check_numbers(args, usage_error)
     if args.weights and not Path(args.weights).is_file():
         raise usage_error(f"weights file not found: '{args.weights}'")
+    runner = _cluster_runner(args, usage_error) if args.cluster else None
     ds = _load(args, usage_error)
     _apply_paper_recipe(args, parser, ds, usage_error)
     _threads(args)
+    from tsfgui.cluster import ClusterError
+    from tsfgui.train.on_cluster import FoldsFailed
     from tsfgui.train.trainer import cross_validate, evaluate_weights, model_config
     out = Path(args.out)
     if args.weights:
@@ -344,9 +370,14 @@ def run_eval(args: argparse.Namespace, parser: argparse.ArgumentParser, usage_er
         raise usage_error(f"model configuration: {exc}") from None
     try:
         res = cross_validate(ds, _cache(args), cfg, _recipe(args), out, protocol=args.protocol, k=args.folds,
-                             progress=not args.quiet)
+                             progress=not args.quiet, runner=runner)
     except ValueError as exc:
         raise usage_error(str(exc)) from None
+    except ClusterError as exc:
+        raise usage_error(str(exc)) from None
+    except FoldsFailed as exc:  # the finished folds are kept
+        print(f"tsfgui: error: {exc}; finished folds are in {out / 'folds'}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"tsfgui: finished folds are kept in {out / 'folds'}; run the same command again to resume",
               file=sys.stderr)

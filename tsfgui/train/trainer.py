@@ -19,7 +19,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -263,6 +263,15 @@ def _signature(dataset: Dataset, pairs: Sequence[PairCrops], config: TSFmicroCon
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
+def _finished_fold(path: Path, signature: str) -> dict | None:
+    """A fold's record written by an earlier run with the same data, model and recipe (else None)."""
+    try:
+        done = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return done if isinstance(done, dict) and done.get("signature") == signature else None
+
+
 def make_folds(subjects: Sequence[str], protocol: str, k: int = 5, seed: int = 0) -> list[Fold]:
     if protocol == "loso":
         return loso_folds(subjects)
@@ -271,67 +280,107 @@ def make_folds(subjects: Sequence[str], protocol: str, k: int = 5, seed: int = 0
     raise ValueError(f"unknown protocol {protocol!r}; choose loso or kfold")
 
 
+@dataclass(frozen=True)
+class FoldJob:
+    """One fold's training and test, fully determined by these fields and the crops (same result anywhere)."""
+
+    fold: Fold
+    signature: str
+    config: TSFmicroConfig
+    recipe: Recipe
+    weight_decay: float
+
+
+# Runs fold jobs on the given crops and yields each fold's record as it finishes (in any order).
+FoldRunner = Callable[[Sequence[FoldJob], Sequence[PairCrops]], Iterator[dict]]
+
+
+def run_fold(job: FoldJob, pairs: Sequence[PairCrops], *, progress: bool = False,
+             device: torch.device | None = None) -> dict:
+    """Train one model on the fold's training subjects, test it on its test subjects; the fold's record."""
+    by_subject: dict[str, list[PairCrops]] = {}
+    for p in pairs:
+        by_subject.setdefault(p.sample.subject, []).append(p)
+    recipe, config, fold = job.recipe, job.config, job.fold
+    tr_subjects, val_subjects = carve_validation(fold.train_subjects,
+                                                 recipe.val_subjects if recipe.patience > 0 else 0, recipe.seed)
+    pick = lambda subs: [p for s in subs for p in by_subject.get(s, ())]  # noqa: E731
+    test = PairSet(pick(fold.test_subjects), config.img_size)
+    device = device or select_device(recipe.device)
+    start = time.time()
+    per_epoch: list[list[int]] = []
+
+    def score_test(model: TSFmicro, epoch: int) -> None:  # only for the labelled optimistic figure
+        per_epoch.append(predict(model, test, recipe.batch_size, device).argmax(1).tolist())
+        model.train()
+
+    fitted = fit(config, PairSet(pick(tr_subjects), config.img_size), recipe, weight_decay=job.weight_decay,
+                 val=PairSet(pick(val_subjects), config.img_size) if val_subjects else None,
+                 progress=progress, desc=fold.name, device=device,
+                 on_epoch=score_test if recipe.report_best_epoch else None)
+    probs = predict(fitted.model, test, recipe.batch_size, device)
+    y_true, y_pred = test.labels.tolist(), probs.argmax(1).tolist()
+    record = {"name": fold.name, "signature": job.signature, "test_subjects": list(fold.test_subjects),
+              "train_subjects": tr_subjects, "val_subjects": val_subjects, "epochs": fitted.epochs,
+              "best_epoch": fitted.best_epoch, "seconds": round(time.time() - start, 1),
+              "keys": [p.sample.key for p in test.pairs], "y_true": y_true, "y_pred": y_pred,
+              "metrics": compute_metrics(y_true, y_pred, config.num_classes), "history": fitted.history}
+    if per_epoch:
+        record["optimistic"] = best_test_epoch(y_true, per_epoch, config.num_classes)
+    return record
+
+
+def run_folds_here(jobs: Sequence[FoldJob], pairs: Sequence[PairCrops], *, progress: bool = True) -> Iterator[dict]:
+    """The local :data:`FoldRunner`: one fold after another in this process."""
+    device = select_device(jobs[0].recipe.device) if jobs else None
+    for job in jobs:
+        yield run_fold(job, pairs, progress=progress, device=device)
+
+
 def cross_validate(dataset: Dataset, cache: CropCache, config: TSFmicroConfig, recipe: Recipe, out_dir: str | Path,
                    *, protocol: str = "loso", k: int = 5, progress: bool = True,
-                   on_fold_done: Callable[[dict], None] | None = None) -> CVResult:
-    """Train and test one model per fold; per-fold files in ``out_dir/folds`` make the run resumable."""
+                   on_fold_done: Callable[[dict], None] | None = None, runner: FoldRunner | None = None) -> CVResult:
+    """Train and test one model per fold; per-fold files in ``out_dir/folds`` make the run resumable.
+
+    ``runner`` runs the unfinished folds (default: here, one after another; :mod:`tsfgui.train.on_cluster` runs
+    them as Ray tasks). Each fold is deterministic given the recipe's seed, so the runner does not change the
+    metrics; each finished fold is written as soon as it arrives.
+    """
     from tqdm import tqdm
 
     out = Path(out_dir)
     pairs = cache.prepare(dataset.samples, dataset.report, progress=progress)
     if not pairs:
         raise ValueError(f"{dataset.name}: no usable samples ({dataset.report.summary()})")
-    by_subject: dict[str, list[int]] = {}
-    for i, p in enumerate(pairs):
-        by_subject.setdefault(p.sample.subject, []).append(i)
-    folds = make_folds(list(by_subject), protocol, k, recipe.seed)
+    folds = make_folds(sorted({p.sample.subject for p in pairs}), protocol, k, recipe.seed)
     sig = _signature(dataset, pairs, config, recipe, {"protocol": protocol, "k": k})
     wd = recipe.effective_weight_decay(dataset.name, dataset.scheme)
-    device = select_device(recipe.device)
-    results, trained, resumed = [], [], []
-    bar = tqdm(folds, desc=f"{protocol} folds", unit="fold", disable=not progress)
-    for fold in bar:
-        path = out / "folds" / f"{fold.name}.json"
-        if path.is_file():
-            try:
-                done = json.loads(path.read_text())
-            except (OSError, ValueError):
-                done = None
-            if done and done.get("signature") == sig:
-                results.append(done)
-                resumed.append(fold.name)
-                continue
-        bar.set_postfix_str(fold.name)
-        tr_subjects, val_subjects = carve_validation(fold.train_subjects,
-                                                     recipe.val_subjects if recipe.patience > 0 else 0, recipe.seed)
-        pick = lambda subs: [pairs[i] for s in subs for i in by_subject[s]]  # noqa: E731
-        test = PairSet(pick(fold.test_subjects), config.img_size)
-        start = time.time()
-        per_epoch: list[list[int]] = []
-
-        def score_test(model: TSFmicro, epoch: int) -> None:  # only for the labelled optimistic figure
-            per_epoch.append(predict(model, test, recipe.batch_size, device).argmax(1).tolist())
-            model.train()
-
-        fitted = fit(config, PairSet(pick(tr_subjects), config.img_size), recipe, weight_decay=wd,
-                     val=PairSet(pick(val_subjects), config.img_size) if val_subjects else None,
-                     progress=progress, desc=fold.name, device=device,
-                     on_epoch=score_test if recipe.report_best_epoch else None)
-        probs = predict(fitted.model, test, recipe.batch_size, device)
-        y_true, y_pred = test.labels.tolist(), probs.argmax(1).tolist()
-        record = {"name": fold.name, "signature": sig, "test_subjects": list(fold.test_subjects),
-                  "train_subjects": tr_subjects, "val_subjects": val_subjects, "epochs": fitted.epochs,
-                  "best_epoch": fitted.best_epoch, "seconds": round(time.time() - start, 1),
-                  "keys": [p.sample.key for p in test.pairs], "y_true": y_true, "y_pred": y_pred,
-                  "metrics": compute_metrics(y_true, y_pred, config.num_classes), "history": fitted.history}
-        if per_epoch:
-            record["optimistic"] = best_test_epoch(y_true, per_epoch, config.num_classes)
-        atomic_write_json(path, record)
-        results.append(record)
-        trained.append(fold.name)
-        if on_fold_done is not None:
-            on_fold_done(record)
-    bar.close()
+    by_name: dict[str, dict] = {}
+    resumed: list[str] = []
+    for fold in folds:
+        done = _finished_fold(out / "folds" / f"{fold.name}.json", sig)
+        if done is not None:
+            by_name[fold.name] = done
+            resumed.append(fold.name)
+    jobs = [FoldJob(f, sig, config, recipe, wd) for f in folds if f.name not in by_name]
+    trained: list[str] = []
+    bar = tqdm(total=len(folds), initial=len(resumed), desc=f"{protocol} folds", unit="fold", disable=not progress)
+    records = (runner or (lambda j, p: run_folds_here(j, p, progress=progress)))(jobs, pairs)
+    try:
+        for record in records:
+            atomic_write_json(out / "folds" / f"{record['name']}.json", record)
+            by_name[record["name"]] = record
+            trained.append(record["name"])
+            bar.update(1)
+            bar.set_postfix_str(record["name"])
+            if on_fold_done is not None:
+                on_fold_done(record)
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()  # a runner stops its pending folds when this stops early
+        bar.close()
+    results = [by_name[f.name] for f in folds]
     y_true = [y for r in results for y in r["y_true"]]
     y_pred = [y for r in results for y in r["y_pred"]]
     pooled = compute_metrics(y_true, y_pred, config.num_classes)

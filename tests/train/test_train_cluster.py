@@ -1,0 +1,37 @@
+"""``tsfgui eval --cluster``: the folds run as Ray tasks on a real local cluster and give what a local run gives,
+fold by fold; an unfinished fold is all a re-run trains."""
+
+from __future__ import annotations
+
+import json
+
+from tsfgui.cli import main
+
+
+def _fold_records(out):
+    records = {}
+    for path in sorted((out / "folds").glob("*.json")):
+        record = json.loads(path.read_text())
+        record.pop("seconds")  # the only field that may differ: wall time
+        records[path.name] = record
+    return records
+
+
+def test_eval_on_the_cluster_equals_a_local_eval_fold_by_fold(local_ray, cold_then_warm, casme2_set, crop_cache_dir,
+                                                               tmp_path, capsys):
+    command = ["eval", "--dataset", "casme2", "--root", str(casme2_set.root), "--cache", str(crop_cache_dir),
+               "--model-size", "tiny", "--epochs", "2", "--batch-size", "4", "--threads", "1", "-q"]
+    assert main([*command, "--out", str(tmp_path / "here")]) == 0
+    assert main([*command, "--out", str(tmp_path / "cluster"), "--cluster"]) == 0
+    here, there = _fold_records(tmp_path / "here"), _fold_records(tmp_path / "cluster")
+    assert list(here) == ["loso_sub01.json", "loso_sub02.json", "loso_sub03.json"]
+    assert here == there
+    pooled = [json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("here", "cluster")]
+    assert pooled[0]["pooled"] == pooled[1]["pooled"] and pooled[0]["pooled"]["n"] == 8
+
+    # an interrupted cluster run: the missing fold is trained again, the others are read back
+    (tmp_path / "cluster" / "folds" / "loso_sub02.json").unlink()
+    capsys.readouterr()
+    assert main([*command, "--out", str(tmp_path / "cluster"), "--cluster"]) == 0
+    assert "resumed: 2 fold(s) read from an earlier run, 1 trained now" in capsys.readouterr().out
+    assert _fold_records(tmp_path / "cluster") == here
