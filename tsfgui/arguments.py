@@ -35,3 +35,34 @@ def positive_float(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
     return value
+
+
+def cluster_address(text: str) -> str:
+    """``--cluster``'s value: ``auto`` (a cluster on this machine, or a local one), ``local`` or ``HOST:PORT``."""
+    from tsfgui.cluster import is_address
+
+    if not is_address(text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a Ray cluster: give auto (a cluster on this machine, or a "
+                                         "local one) or the head's HOST:PORT")
+    return text
+
+
+def add_cluster_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """The ``--cluster [ADDRESS]`` option of the commands that can run on Ray (the optional extra)."""
+    parser.add_argument("--cluster", nargs="?", const="auto", default=None, type=cluster_address, metavar="ADDRESS",
+                        help=f"run {what} as Ray tasks, a GPU each when the cluster has GPUs: on the cluster whose "
+                             "head is at ADDRESS (HOST:PORT), or with no ADDRESS (auto) on the one running on this "
+                             "machine or a local one started for this run. Needs the optional extra: "
+                             "pip install 'tsfgui[cluster]'")
+
+
+def cluster_flag_before_inputs(argv: list[str]) -> list[str]:
+    """``--cluster`` followed by something that is no address (an input: ``--cluster videos/``) takes its default,
+    so the input stays an input."""
+    from tsfgui.cluster import is_address
+
+    out = list(argv)
+    for i, token in enumerate(out[:-1]):
+        if token == "--cluster" and not out[i + 1].startswith("-") and not is_address(out[i + 1]):
+            out[i] = "--cluster=auto"
+    return out

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tsfgui import __version__
-from tsfgui.arguments import positive_float, positive_int
+from tsfgui.arguments import cluster_flag_before_inputs, positive_float, positive_int
 
 PROG = "tsfgui"
 
@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tsfgui`` console script; returns the process exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = cluster_flag_before_inputs(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     commands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
     if not argv:

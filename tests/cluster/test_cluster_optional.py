@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tsfgui.arguments import cluster_flag_before_inputs
 from tsfgui.cli import main
 
 
@@ -26,6 +27,15 @@ def test_cluster_without_ray_is_a_one_line_install_hint(monkeypatch, tmp_path, c
 
 
 def test_cluster_address_is_checked(tmp_path, capsys):
-    code = main(["eval", "--dataset", "synthetic", "--root", str(tmp_path), "--out", str(tmp_path), "--cluster",
-                 "headnode"])
-    assert code == 2 and "--cluster takes auto" in capsys.readouterr().err
+    command = ["eval", "--dataset", "synthetic", "--root", str(tmp_path), "--out", str(tmp_path)]
+    assert main([*command, "--cluster=headnode"]) == 2
+    assert "argument --cluster: 'headnode' is not a Ray cluster" in capsys.readouterr().err
+    assert main([*command, "--cluster", "headnode"]) == 2  # not an address: --cluster is auto, 'headnode' extra
+    assert "unrecognized arguments: headnode" in capsys.readouterr().err
+
+
+def test_cluster_before_the_inputs_leaves_them_inputs():
+    assert cluster_flag_before_inputs(["analyze", "--cluster", "videos/", "--out", "o"]) == [
+        "analyze", "--cluster=auto", "videos/", "--out", "o"]
+    assert cluster_flag_before_inputs(["analyze", "v.mp4", "--cluster", "10.0.0.5:6379"])[-1] == "10.0.0.5:6379"
+    assert cluster_flag_before_inputs(["eval", "--cluster", "--quiet"]) == ["eval", "--cluster", "--quiet"]

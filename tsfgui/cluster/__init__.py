@@ -9,9 +9,9 @@ Nothing here imports Ray at import time, so every command works without the extr
 - :mod:`~tsfgui.cluster.gather`: results as they finish, pending work cancelled on Ctrl+C or an error.
 """
 
-from .connect import INSTALL_HINT, ClusterError, ClusterInfo, check_address, ray_cluster, require_ray
+from .connect import INSTALL_HINT, ClusterError, ClusterInfo, is_address, ray_cluster, require_ray
 from .gather import TRANSIENT_ERRORS, as_completed
 from .progress import ProgressBoard, ProgressReporter
 
-__all__ = ["INSTALL_HINT", "ClusterError", "ClusterInfo", "check_address", "ray_cluster", "require_ray", "TRANSIENT_ERRORS",
-           "as_completed", "ProgressBoard", "ProgressReporter"]
+__all__ = ["INSTALL_HINT", "ClusterError", "ClusterInfo", "is_address", "ray_cluster", "require_ray",
+           "TRANSIENT_ERRORS", "as_completed", "ProgressBoard", "ProgressReporter"]

@@ -24,12 +24,9 @@ def require_ray():
     return ray
 
 
-def check_address(value: str) -> str:
-    """``value`` if it can name a Ray cluster (``auto``, ``local``, ``HOST:PORT``, ``ray://HOST:PORT``)."""
-    if value in (LOCAL, "local") or ":" in value:
-        return value
-    raise ClusterError(f"--cluster takes auto (a cluster on this machine, or a local one) or the head's HOST:PORT, "
-                       f"not '{value}'")
+def is_address(value: str) -> bool:
+    """Whether ``value`` can name a Ray cluster: ``auto``, ``local``, ``HOST:PORT`` or ``ray://HOST:PORT``."""
+    return value in (LOCAL, "local") or ":" in value
 
 
 @dataclass(frozen=True)

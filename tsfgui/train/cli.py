@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from tsfgui.arguments import add_cluster_argument
 from tsfgui.train.datasets import DATASETS, SCHEMES_BY_DATASET
 from tsfgui.train.recipes import FACE_CROPS, RECIPES
 
@@ -117,11 +118,7 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--class-order", default=None,
                    help="with --weights of a research checkpoint: its logit order (names separated by commas, or "
                         "'authors'); default: detected from the tensor names")
-    e.add_argument("--cluster", nargs="?", const="auto", default=None, metavar="ADDRESS",
-                   help="run the folds as Ray tasks, a GPU each when the cluster has GPUs: on the cluster whose head "
-                        "is at ADDRESS (HOST:PORT), or with no ADDRESS (auto) on the one running on this machine or "
-                        "a local one started for this run. Same metrics as a local run. Needs the optional extra: "
-                        "pip install 'tsfgui[cluster]'")
+    add_cluster_argument(e, "the folds (same metrics as a local run)")
 
 
 # running -----------------------------------------------------------------------------------------------------
@@ -322,7 +319,7 @@ def _print_summary_metrics(m: dict, subjects) -> None:
 
 def _cluster_runner(args, usage_error):
     """The Ray fold runner for ``eval --cluster`` (a one-line error when Ray is missing or the address is bad)."""
-    from tsfgui.cluster import ClusterError, check_address
+    from tsfgui.cluster import ClusterError
 
     if args.weights:
         raise usage_error("--cluster runs cross-validation folds; it does not apply to --weights")
@@ -331,7 +328,7 @@ def _cluster_runner(args, usage_error):
     try:
         from tsfgui.train.on_cluster import cluster_fold_runner
 
-        return cluster_fold_runner(check_address(args.cluster), cpus_per_fold=args.threads or 1)
+        return cluster_fold_runner(args.cluster, cpus_per_fold=args.threads or 1)
     except ClusterError as exc:
         raise usage_error(str(exc)) from None
 
