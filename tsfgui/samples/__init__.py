@@ -7,6 +7,10 @@ blinks, sensor noise, lighting drift, talking). Everything is deterministic from
 - :func:`generate_sample` writes a video and its JSON ground truth and returns a :class:`SampleTruth`.
 - :class:`SampleRenderer` plans a sample and renders any frame on demand.
 - :func:`render_clip` renders one event from onset to offset (for building training sets).
+- One AU vocabulary (:data:`EVENT_TYPES`), two motion back ends: landmark displacement patterns
+  (:mod:`tsfgui.samples.aus`) or the ICT-FaceKit face rig (:mod:`tsfgui.samples.rig`, ``motion="rig"``),
+  on any of the shipped public-domain photographs (:mod:`tsfgui.samples.faces`), optionally morphed
+  towards a rig identity (``identity=``).
 - :func:`main` / :func:`build_parser`: the command line (``python -m tsfgui.samples --help``).
 """
 

@@ -37,6 +37,9 @@ MICRO_MAX_TOTAL_S = 0.5
 MICRO_AMPLITUDE = (1.0, 4.0)
 """Allowed amplitude of a micro event (largest pixel displacement at the apex), px at the 224-px face scale."""
 
+MOTIONS = ("landmarks", "rig")
+"""Back ends that turn an event's AUs into motion (one AU vocabulary: :data:`tsfgui.samples.aus.EVENT_TYPES`)."""
+
 _LEAD_S = 0.5    # no event starts before this
 _TAIL_S = 0.3    # nor ends after duration - this
 _BLINK_MARGIN_S = 0.3   # blinks keep this far from micro events and talk
@@ -175,7 +178,7 @@ class SampleTruth:
         head_px = None if pose is None else _max_or_zero(np.hypot(pose[:, 0], pose[:, 1]))
         head_deg = None if pose is None else _max_or_zero(np.abs(pose[:, 2]))
         source = {"name": self.source}
-        if self.source == ASTRONAUT:
+        if self.source in (ASTRONAUT, "astronaut"):
             source["note"] = ASTRONAUT_NOTE
         return {
             "format": FORMAT,
@@ -239,6 +242,8 @@ class _Motion:
     truth: EventTruth
     components: list[tuple[np.ndarray, np.ndarray]]  # (68,2) px, (n_frames,) weights
     eyelid: np.ndarray | None = None                 # blinks: (n_frames,) lid closure 0..1
+    dense: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
+    # rig back end: (field over the landmark field's ROI (h, w, 2), its landmarks' displacement (68, 2), weights)
 
 
 def raised_cosine(onset: int, apex: int, offset: int, n_frames: int) -> np.ndarray:
@@ -272,14 +277,23 @@ class SampleRenderer:
     type names / :class:`EventSpec`. ``distractors``: a :class:`Distractors` (``None`` for the defaults).
     ``face_image``: ``None`` for the astronaut photo, a path or a BGR array. ``face_width``: face width in
     output px (default 0.48 × the smaller frame side).
+
+    ``motion``: the back end that turns the AUs of micro events into motion — ``"landmarks"`` (the
+    displacement patterns of :mod:`tsfgui.samples.aus`, interpolated between landmarks) or ``"rig"`` (the
+    ICT-FaceKit expression shapes, :mod:`tsfgui.samples.rig`). ``identity``: rig identity coefficients; the
+    photo's face is morphed towards that shape (``identity_px``: largest shift at the 224-px scale). (The
+    rig's expression shapes are the same for every identity, so the AU motion changes little with it.)
     """
 
     def __init__(self, *, seed: int = 0, duration_s: float = 10.0, fps: float = 30.0,
                  size: tuple[int, int] = (640, 480),
                  events: int | Sequence[str | EventSpec] | None = None,
                  distractors: Distractors | None = None,
-                 face_image=None, face_width: float | None = None, min_gap_s: float = 1.0):
+                 face_image=None, face_width: float | None = None, min_gap_s: float = 1.0,
+                 motion: str = "landmarks", identity: Sequence[float] | None = None, identity_px: float = 5.0):
         seed = int(seed)
+        if motion not in MOTIONS:
+            raise ValueError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
         if seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         if not (fps > 0 and math.isfinite(fps)):
@@ -309,6 +323,28 @@ class SampleRenderer:
         self.face_width = aus.face_size(self.base_landmarks)
         self.scale = self.face_width / FACE_SCALE
         self.field = LandmarkField(self.base_landmarks, self.size, sigma=0.05 * self.face_width)
+        self.motion = motion
+        self.identity = None if identity is None else [float(c) for c in identity]
+        self.identity_px = float(identity_px)
+        self.rig = None
+        if self.identity is not None or motion == "rig":
+            from tsfgui.samples.rig import RigFace
+
+            r = self.field.roi
+            roi = (r.x0, r.y0, r.x1, r.y1)
+            if self.identity is not None and self.identity_px > 0:
+                morph, moved = RigFace(self.base_landmarks, roi, self.identity).identity_field(
+                    self.identity_px * self.scale)
+                base_u8 = warp(base_u8, morph, r)
+                self.base_frame, self._base = base_u8, base_u8.astype(np.float32)
+                self.base_landmarks = self.base_landmarks + moved
+                self.face_width = aus.face_size(self.base_landmarks)
+                self.scale = self.face_width / FACE_SCALE
+                self.field = LandmarkField(self.base_landmarks, self.size, sigma=0.05 * self.face_width)
+                r = self.field.roi
+                roi = (r.x0, r.y0, r.x1, r.y1)
+            if motion == "rig":
+                self.rig = RigFace(self.base_landmarks, roi, self.identity)
 
         ss = np.random.SeedSequence(seed)
         rng_plan, rng_blink, rng_head, rng_light, rng_talk = (np.random.default_rng(s) for s in ss.spawn(5))
@@ -335,6 +371,10 @@ class SampleRenderer:
                 self._eyelid += m.eyelid
         self._lid_layer: tuple[np.ndarray, np.ndarray] | None = None
         local = np.einsum("ij,njk->nik", self.field.landmark_matrix, disp)
+        self._dense = [(f, w) for m in self._motions for f, _, w in m.dense]
+        for m in self._motions:
+            for _, lm, w in m.dense:
+                local += w[:, None, None] * lm[None]
 
         d = distractors
         head = np.zeros((self.n_frames, 3))
@@ -380,7 +420,8 @@ class SampleRenderer:
                   for e in events]
         return {"seed": self.seed, "duration_s": duration_s, "fps": self.fps, "size": list(self.size),
                 "events": ev, "distractors": asdict(self.distractors),
-                "face_image": self.photo.name, "face_width": face_width, "min_gap_s": min_gap_s}
+                "face_image": self.photo.name, "face_width": face_width, "min_gap_s": min_gap_s,
+                "motion": self.motion, "identity": self.identity, "identity_px": self.identity_px}
 
     def _event_specs(self, rng: np.random.Generator, events) -> list[EventSpec]:
         if events is None:
@@ -392,7 +433,8 @@ class SampleRenderer:
             n = int(events)
             if n < 0:
                 raise ValueError(f"events must be a count ≥ 0 or a list of event types, got {n}")
-            by_class = {c: [e.name for e in aus.EVENT_TYPES.values() if e.label == c] for c in aus.CLASSES}
+            by_class = {c: [e.name for e in aus.EVENT_TYPES.values() if e.label == c and self._renders(e)]
+                        for c in aus.CLASSES}
             order = [aus.CLASSES[i] for i in rng.permutation(len(aus.CLASSES))]
             pools: dict[str, list[str]] = {c: [] for c in aus.CLASSES}
             specs = []
@@ -411,6 +453,14 @@ class SampleRenderer:
             else:
                 specs.append(EventSpec(str(e)))
         return specs
+
+    def _renders(self, etype: aus.EventType) -> bool:
+        """Whether the motion back end has every AU of the event type."""
+        if self.motion != "rig":
+            return True
+        from tsfgui.samples.rig import rig_supports
+
+        return rig_supports(etype.aus)
 
     def _fits(self, n_events: int) -> bool:
         """Whether ``n_events`` of the longest micro duration (plus talking segments) fit with the gaps."""
@@ -503,14 +553,20 @@ class SampleRenderer:
 
     def _micro_motion(self, spec: EventSpec, onset: int, rise: int, fall: int, amp: float) -> _Motion:
         etype = aus.EVENT_TYPES[spec.type]
+        apex, offset = onset + rise, onset + rise + fall
+        weights = raised_cosine(onset, apex, offset, self.n_frames)
+        amp_px = amp * self.scale
+        if self.rig is not None:
+            dense, lm = self.rig.au_field(etype.aus)
+            s = amp_px / float(np.linalg.norm(dense, axis=2).max())
+            truth = EventTruth("micro", etype.name, onset, apex, offset, amp_px, amp, self.fps, etype.aus,
+                               etype.label, etype.regions, float(np.linalg.norm(lm * s, axis=1).max()))
+            return _Motion(truth, [], dense=[(dense * s, lm * s, weights)])
         unit = aus.pattern_displacements(aus.combined_pattern(etype.aus), self.base_landmarks)
         # The amplitude is the largest displacement of any pixel (the field's peak, slightly above the
         # largest landmark displacement).
-        amp_px = amp * self.scale
         target = unit * (amp_px / self._field_peak(unit))
         landmark_px = float(np.linalg.norm(self.field.at_landmarks(target), axis=1).max())
-        apex, offset = onset + rise, onset + rise + fall
-        weights = raised_cosine(onset, apex, offset, self.n_frames)
         truth = EventTruth("micro", etype.name, onset, apex, offset, amp_px, amp, self.fps,
                            etype.aus, etype.label, etype.regions, landmark_px)
         return _Motion(truth, [(target, weights)])
@@ -596,7 +652,9 @@ class SampleRenderer:
         """Forward displacement field (h, w, 2) of frame ``index`` over its ROI, or ``None`` if no motion."""
         disp = self._disp[index]
         head = self._head[index]
-        has_local = bool(np.any(disp != 0))
+        dense = [(f, w[index]) for f, w in self._dense if w[index] != 0]
+        has_landmark_motion = bool(np.any(disp != 0))
+        has_local = has_landmark_motion or bool(dense)
         has_head = bool(np.any(head != 0))
         if not (has_local or has_head):
             return None
@@ -604,7 +662,11 @@ class SampleRenderer:
         total = np.zeros((*roi.shape, 2), np.float32)
         if has_local:
             f = self.field.roi
-            total[f.y0 - roi.y0:f.y1 - roi.y0, f.x0 - roi.x0:f.x1 - roi.x0] += self.field.field(disp)
+            local = total[f.y0 - roi.y0:f.y1 - roi.y0, f.x0 - roi.x0:f.x1 - roi.x0]
+            if has_landmark_motion:
+                local += self.field.field(disp)
+            for unit, w in dense:
+                local += np.float32(w) * unit
         if has_head:
             hr = self._head_roi
             if self._head_grid is None:
@@ -779,7 +841,9 @@ class Clip:
 def render_clip(event: str | EventSpec = "AU12", *, seed: int = 0, fps: float = 30.0,
                 size: tuple[int, int] = (256, 256), distractors: Distractors | None = None, face_image=None,
                 face_width: float | None = None, pad_frames: int = 0,
-                out_dir: str | Path | None = None, ext: str = "png", prefix: str = "img") -> Clip:
+                out_dir: str | Path | None = None, ext: str = "png", prefix: str = "img",
+                motion: str = "landmarks", identity: Sequence[float] | None = None,
+                identity_px: float = 5.0) -> Clip:
     """Render one micro event from onset to offset as a list of frames (for building training sets).
 
     ``pad_frames`` neutral frames are added before and after. Distractors default to noise and slight
@@ -798,7 +862,7 @@ def render_clip(event: str | EventSpec = "AU12", *, seed: int = 0, fps: float = 
     spec = EventSpec(spec.type, pad / fps, spec.amplitude, spec.rise_s, spec.fall_s)
     renderer = SampleRenderer(seed=seed, duration_s=(2 * pad + max_total + 1) / fps, fps=fps, size=size,
                               events=[spec], distractors=distractors, face_image=face_image,
-                              face_width=face_width)
+                              face_width=face_width, motion=motion, identity=identity, identity_px=identity_px)
     ev = renderer.truth.events[0]
     stop = min(ev.offset + pad + 1, len(renderer))
     frames = list(renderer.frames(0, stop))

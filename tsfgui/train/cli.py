@@ -58,6 +58,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--synthetic-subjects", type=int, default=8, help="synthetic: subjects to generate (default 8)")
     g.add_argument("--synthetic-clips", type=int, default=6, help="synthetic: clips per subject (default 6)")
     g.add_argument("--synthetic-size", type=int, default=224, help="synthetic: frame side in px (default 224)")
+    g.add_argument("--synthetic-faces", default=None,
+                   help="synthetic: face photographs, one subject each ('all' or names separated by commas: "
+                        "astronaut, obama, biden, grace_hopper); LOSO then holds out a face never trained on")
+    g.add_argument("--synthetic-motion", choices=("landmarks", "rig"), default="landmarks",
+                   help="synthetic: AU motion from landmark patterns or from the ICT-FaceKit rig (default landmarks)")
+    g.add_argument("--synthetic-identities", action="store_true",
+                   help="synthetic: a new random rig face shape for every clip (never repeated)")
 
     m = p.add_argument_group("model")
     m.add_argument("--model-size", choices=("full", "tiny"), default="full",
@@ -182,7 +189,9 @@ def _load(args, usage_error):
             if not list(root.glob("CASME2-coding-*.xlsx")):
                 write_synthetic("casme2", root, subjects=args.synthetic_subjects,
                                 clips_per_subject=args.synthetic_clips, seed=args.seed,
-                                size=(args.synthetic_size, args.synthetic_size), progress=not args.quiet)
+                                size=(args.synthetic_size, args.synthetic_size), progress=not args.quiet,
+                                faces=_synthetic_faces(args, usage_error), motion=args.synthetic_motion,
+                                identities=args.synthetic_identities)
             if scheme not in (None, "megc3"):
                 raise usage_error("the synthetic set has only the 3-class scheme 'megc3'")
             ds = load_dataset("casme2", root, "megc3")
@@ -210,6 +219,20 @@ def _load(args, usage_error):
                             cropped=True if args.cropped and args.dataset == "casme2" else None)
     except DatasetError as exc:
         raise usage_error(str(exc)) from None
+
+
+def _synthetic_faces(args, usage_error) -> list[str] | None:
+    if not args.synthetic_faces:
+        return None
+    from tsfgui.samples.faces import face_names
+
+    known = face_names()
+    names = known if args.synthetic_faces == "all" else [n.strip() for n in args.synthetic_faces.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or len(names) < 2:
+        raise usage_error(f"--synthetic-faces: give 'all' or at least two of {', '.join(known)}"
+                          + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    return names
 
 
 def _recipe(args):
@@ -278,6 +301,8 @@ def _provenance(args, ds) -> dict:
         prov.update(synthetic=True, validated_on_real_data=False, warning=SYNTHETIC_WARNING,
                     synthetic_set={"subjects": args.synthetic_subjects, "clips_per_subject": args.synthetic_clips,
                                    "frame_size": args.synthetic_size, "seed": args.seed,
+                                   "faces": args.synthetic_faces, "motion": args.synthetic_motion,
+                                   "identities": args.synthetic_identities,
                                    "generator": "tsfgui.samples.render_clip (CASME II layout)"})
     return prov
 

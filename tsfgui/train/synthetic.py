@@ -67,8 +67,14 @@ def _write(frames: Sequence[np.ndarray], folder: Path, names: Sequence[str]) -> 
 def write_synthetic(layout: str, root: str | Path, *, subjects: int = 3, clips_per_subject: int = 3, seed: int = 0,
                     size: tuple[int, int] = (224, 224), fps: float = 30.0, amplitude: float | None = None,
                     bad_rows: bool = False, face_image=None, progress: bool = False,
-                    cropped: bool = False) -> SyntheticInfo:
+                    cropped: bool = False, faces: Sequence[str] | None = None, motion: str = "landmarks",
+                    identities: bool = False) -> SyntheticInfo:
     """Write a synthetic dataset in ``layout`` (one of :data:`LAYOUTS`) under ``root``.
+
+    ``faces`` (names from :func:`tsfgui.samples.faces.face_names`): one subject per face photograph, so
+    that leave-one-subject-out holds out a face never seen in training (``subjects`` is then ignored).
+    ``motion``: the AU back end (``landmarks`` or ``rig``); ``identities``: every clip gets its own random
+    rig identity (a morph of the photo's face shape), never repeated.
 
     Classes cycle per subject (negative, positive, surprise, …) so every subject has each class when
     ``clips_per_subject`` ≥ 3. Deterministic in ``seed``. ``cropped`` (CASME II): write the
@@ -85,6 +91,12 @@ def write_synthetic(layout: str, root: str | Path, *, subjects: int = 3, clips_p
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     photo = load_face_photo(face_image)
+    face_of: dict[int, object] = {}
+    if faces:
+        from tsfgui.samples.faces import load_face
+
+        face_of = {s: load_face(name) for s, name in enumerate(faces, start=1)}
+        subjects = len(face_of)
     classes = ("negative", "positive", "surprise")
     info = SyntheticInfo(layout, root, None)
     neg_cycle = itertools.cycle(_NEGATIVE_WORDS[layout])
@@ -96,15 +108,17 @@ def write_synthetic(layout: str, root: str | Path, *, subjects: int = 3, clips_p
         event = next(ev_cycle[cls])
         clip_seed = seed * 100_003 + s * 1000 + c
         amp = amplitude if amplitude is not None else None
-        clip = render_clip(EventSpec(event, amplitude=amp), seed=clip_seed, fps=fps, size=size, face_image=photo,
-                           pad_frames=1)
-        frames = _subject_look(clip.frames, s)
+        identity = np.random.default_rng([seed, s, c, 17]).standard_normal(30) if identities else None
+        clip = render_clip(EventSpec(event, amplitude=amp), seed=clip_seed, fps=fps, size=size,
+                           face_image=face_of.get(s, photo), pad_frames=1, motion=motion, identity=identity)
+        frames = _subject_look(clip.frames, s if not faces else 10_000 + s * 1000 + c)
         onset_i, apex_i, offset_i = clip.onset_index, clip.apex_index, min(clip.offset_index, len(frames) - 1)
         word = {"negative": next(neg_cycle), "positive": _POSITIVE_WORD[layout],
                 "surprise": _SURPRISE_WORD[layout]}[cls]
         start = 1 + (clip_seed * 37) % 400                     # first frame number, like a cut from a long take
         nums = [start + k for k in range(len(frames))]
         rec = {"subject": s, "clip": c, "event": event, "class": cls, "emotion": word,
+               "face": getattr(face_of.get(s, photo), "name", "astronaut"), "motion": motion,
                "onset": nums[onset_i], "apex": nums[apex_i], "offset": nums[offset_i], "aus": _au_text(event)}
         if layout == "casme2":
             subject, name = f"sub{s:02d}", f"EP{c + 1:02d}_{s:02d}f"
