@@ -12,6 +12,7 @@ Formats (``fmt``; guessed from the file when not given):
 - ``csv``: tsfgui's event table (``onset_frame``/``apex_frame``/``offset_frame`` or ``onset_s`` …,
   ``label``, ``kind``, ``aus``, ``note``, optionally ``recording``).
 - ``json``: tsfgui's ``events.json``, the project export, or a sample's ground truth (``tsfgui sample``).
+  A project export must hold one rater's events (``--coder NAME --final``); rejected events are skipped.
 - the datasets' sheets: ``casme2`` (CASME II), ``samm`` (SAMM), ``casme3`` (CAS(ME)^3 part A),
   ``samm-lv`` (SAMM Long Videos), ``casme-sq`` (CAS(ME)^2 ``code_final``). Their frame numbers are the
   numbers in the frame files' names; they are matched to frame-folder recordings by subject and clip.
@@ -70,14 +71,19 @@ class Annotation:
 # ELAN ------------------------------------------------------------------------------------------------------
 
 def parse_value(text: str | None) -> dict:
-    """Fields of an annotation value as tsfgui writes it: ``label; AU 1+2; apex 25; note: …`` (each
-    part optional); a value with no such parts is the label, with a trailing probability dropped."""
+    """Fields of an annotation value as tsfgui writes it: ``label; micro; AU 1+2; apex 25; status edited;
+    note: …`` (each part optional; the status is the exporting coder's and is not imported); a value
+    with no such parts is the label, with a trailing probability dropped."""
     out: dict = {}
     parts = [p.strip() for p in (text or "").split(";")]
     label = parts[0] if parts else ""
     for p in parts[1:]:
         low = p.lower()
-        if low.startswith("au "):
+        if low in ("micro", "macro"):
+            out["kind"] = low
+        elif low.startswith("status "):
+            continue
+        elif low.startswith("au "):
             out["aus"] = p[3:].strip()
         elif low.startswith("apex "):
             out["apex"] = p[5:].strip()
@@ -131,7 +137,8 @@ def read_eaf(path: Path, tier: str | None = None) -> list[Annotation]:
             apex = fields.pop("apex", None)
             if apex is not None and not apex.isdigit():
                 raise ImportFileError(f"{path}: {where}: apex '{apex}' is not a frame number")
-            out.append(Annotation(where, t1 / 1000.0, None, t2 / 1000.0, "seconds", kind=kind, recording=hint,
+            fields.setdefault("kind", kind)
+            out.append(Annotation(where, t1 / 1000.0, None, t2 / 1000.0, "seconds", recording=hint,
                                   apex_index=None if apex is None else int(apex), **fields))
     return out
 
@@ -203,9 +210,10 @@ def read_events_csv(path: Path, rows: list[list[str]] | None = None) -> list[Ann
     at, cols = found
     seconds = "onset_frame" not in cols
     suffix = "_s" if seconds else "_frame"
+    _one_rater(path, [_get(row, cols, "rater") for row in rows[at + 1:]])
     out = []
     for i, row in enumerate(rows[at + 1:], start=at + 2):
-        if not any(c.strip() for c in row):
+        if not any(c.strip() for c in row) or _get(row, cols, "status") == "rejected":
             continue
         where = f"line {i}"
         on = _number(path, where, "onset", _get(row, cols, "onset" + suffix))
@@ -285,14 +293,17 @@ def read_json(path: Path) -> list[Annotation]:
     if not isinstance(events, list):
         raise ImportFileError(f"{path}: no 'events' list (expected tsfgui's events.json, a project export or a "
                               f"sample's ground truth)")
-    hint = None
+    hint = doc.get("recording") if isinstance(doc.get("recording"), str) else None
     if isinstance(doc.get("video"), dict) and doc["video"].get("file"):
         hint = Path(doc["video"]["file"]).stem
+    _one_rater(path, [e.get("rater", "") for e in events if isinstance(e, dict)])
     out = []
     for i, e in enumerate(events, start=1):
         where = f"event {i}"
         if not isinstance(e, dict):
             raise ImportFileError(f"{path}: {where}: not an object")
+        if e.get("status") == "rejected":
+            continue
         frames = "onset_frame" in e or "onset" in e
         key = (lambda n: f"{n}_frame" if f"{n}_frame" in e else n) if frames else (lambda n: f"{n}_s")
         try:
@@ -310,6 +321,14 @@ def read_json(path: Path) -> list[Annotation]:
                               kind=e.get("kind"), aus=str(aus or ""), note=str(e.get("note") or ""),
                               recording=e.get("recording") or hint))
     return out
+
+
+def _one_rater(path: Path, raters: Sequence[str]) -> None:
+    """A tsfgui export of several raters is one coder's events only when it holds one rater's."""
+    names = sorted({r for r in raters if r})
+    if len(names) > 1:
+        raise ImportFileError(f"{path}: holds the events of {len(names)} raters ({', '.join(names)}); import a file "
+                              f"of one (tsfgui project export … --coder NAME --final)")
 
 
 # the datasets' sheets ------------------------------------------------------------------------------------------
