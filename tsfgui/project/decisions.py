@@ -43,10 +43,10 @@ KINDS = ("micro", "macro")
 
 # reading ---------------------------------------------------------------------------------------------------
 
-def proposal_event(row: sqlite3.Row) -> Event:
+def proposal_event(row: sqlite3.Row, coder: str | None = None) -> Event:
     return Event(row["recording_id"], row["id"], None, "proposed", row["onset"], row["apex"], row["offset"],
                  row["kind"], row["label"], probability=row["probability"], score=row["score"], region=row["region"],
-                 proposed=(row["onset"], row["apex"], row["offset"], row["label"]))
+                 proposed=(row["onset"], row["apex"], row["offset"], row["label"]), coder=coder)
 
 
 def _event(d: sqlite3.Row, p: sqlite3.Row | None, coder: str) -> Event:
@@ -69,8 +69,7 @@ def events(project: Project, recording_id: int, coder: str) -> list[Event]:
     if run is not None:
         for p in conn.execute("SELECT * FROM proposals WHERE run_id = ?", (run.id,)):
             d = decided.get(p["id"])
-            out.append(_event(d, p, c.name) if d is not None else
-                       _with_coder(proposal_event(p), c.name))
+            out.append(_event(d, p, c.name) if d is not None else proposal_event(p, c.name))
             seen.add(p["id"])
     for pid, d in decided.items():
         if pid is None or pid in seen:
@@ -81,12 +80,6 @@ def events(project: Project, recording_id: int, coder: str) -> list[Event]:
                           (c.id, recording_id)):
         out.append(_event(d, None, c.name))
     return sorted(out, key=lambda e: (e.onset, e.offset, e.proposal_id or 0, e.decision_id or 0))
-
-
-def _with_coder(e: Event, coder: str) -> Event:
-    from dataclasses import replace
-
-    return replace(e, coder=coder)
 
 
 def _state(conn: sqlite3.Connection, decision_id: int) -> dict | None:

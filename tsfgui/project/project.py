@@ -27,6 +27,9 @@ from .fingerprint import candidates, fingerprint
 from .records import TOOL, Change, Coder, Event, HistoryEntry, Recording, Run
 
 SUFFIX = ".tsfproj"
+#: The columns of a run without its signals (a BLOB of megabytes, read only by :meth:`Project.signals`).
+_RUN = ("id, recording_id, identity, weights, weights_fingerprint, settings, tool_version, class_names, frames, "
+        "seconds, warning, finished_at")
 
 
 @dataclass
@@ -183,13 +186,13 @@ class Project:
 
     def find_run(self, recording_id: int, identity: str) -> Run | None:
         """The latest finished run of a recording with this identity (same weights and settings)."""
-        row = self.conn.execute("SELECT * FROM runs WHERE recording_id = ? AND identity = ? ORDER BY id DESC "
+        row = self.conn.execute(f"SELECT {_RUN} FROM runs WHERE recording_id = ? AND identity = ? ORDER BY id DESC "
                                 "LIMIT 1", (recording_id, identity)).fetchone()
         return None if row is None else self._run(row)
 
     def current_run(self, recording_id: int) -> Run | None:
         """The recording's latest finished analysis run (None before the first)."""
-        row = self.conn.execute("SELECT * FROM runs WHERE recording_id = ? ORDER BY id DESC LIMIT 1",
+        row = self.conn.execute(f"SELECT {_RUN} FROM runs WHERE recording_id = ? ORDER BY id DESC LIMIT 1",
                                 (recording_id,)).fetchone()
         return None if row is None else self._run(row)
 
