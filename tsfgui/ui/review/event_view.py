@@ -171,6 +171,13 @@ class EventView(QWidget):
     def set_playing(self, playing: bool) -> None:
         self.play_button.setChecked(playing)
 
+    def go_to(self, frame: int) -> None:
+        """Pause on ``frame`` of the recording (clipped to the window)."""
+        if self.window is None:
+            return
+        self.set_playing(False)
+        self._show(min(max(frame, self.window.start), self.window.stop - 1) - self.window.start)
+
     def step(self, delta: int) -> None:
         """Pause and move ``delta`` frames within the window (wraps)."""
         if self.window is None:

@@ -1,0 +1,159 @@
+"""The review window driven by its keys on the bundled sample through a real, analysed project."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from PySide6.QtCore import Qt
+
+from tsfgui.project import Project
+from tsfgui.ui.review.window import ReviewWindow
+
+
+def shown(qtbot, w: ReviewWindow) -> ReviewWindow:
+    """Show and activate the window: its shortcuts answer only when it is the active window."""
+    qtbot.addWidget(w)
+    w.show()
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5_000)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, sample_project):
+    w = shown(qtbot, ReviewWindow(sample_project, coder="A"))
+    yield w
+    w.close()
+
+
+def key(qtbot, w, k, modifier=Qt.KeyboardModifier.NoModifier):
+    qtbot.keyClick(w.focusWidget() or w, k, modifier)
+
+
+def proposals(path):
+    with Project.open(path) as p:
+        rec = p.recordings()[0]
+        return rec.id, [(e.proposal_id, e.onset, e.apex, e.offset, e.label) for e in p.proposals(rec.id)]
+
+
+def decisions(path):
+    conn = sqlite3.connect(path)
+    rows = conn.execute("SELECT d.proposal_id, d.status, d.onset, d.apex, d.offset, d.label, d.aus, d.note "
+                        "FROM decisions d JOIN coders c ON c.id = d.coder_id WHERE c.name = 'A' "
+                        "ORDER BY d.proposal_id").fetchall()
+    changes = conn.execute("SELECT c.id, c.action, c.target FROM changes c JOIN coders k ON k.id = c.coder_id "
+                           "WHERE k.name = 'A' ORDER BY c.id").fetchall()
+    history = conn.execute("SELECT change_id, decision_id, json_extract(before, '$.status'), "
+                           "json_extract(after, '$.status'), json_extract(after, '$.onset') FROM history "
+                           "ORDER BY id").fetchall()
+    conn.close()
+    return rows, changes, history
+
+
+def test_a_keyboard_review_session_is_in_the_database_exactly(window, qtbot, sample_project):
+    rec, props = proposals(sample_project)
+    assert len(props) >= 4
+    (p1, *_), (p2, *_), (p3, *_), (p4, o4, a4, f4, _) = props[:4]
+    assert window.queue.event.proposal_id == p1
+    key(qtbot, window, Qt.Key.Key_A)                      # accept the first
+    key(qtbot, window, Qt.Key.Key_N)
+    key(qtbot, window, Qt.Key.Key_R)                      # reject the second
+    key(qtbot, window, Qt.Key.Key_N)
+    key(qtbot, window, Qt.Key.Key_1)                      # relabel the third "negative"
+    key(qtbot, window, Qt.Key.Key_U)                      # its action units
+    assert window.focusWidget() is window.fields.aus
+    qtbot.keyClicks(window.fields.aus, "4+7")
+    key(qtbot, window, Qt.Key.Key_Return)
+    assert window.focusWidget() is window.table           # the keys are the queue's again
+    key(qtbot, window, Qt.Key.Key_N)
+    assert window.queue.event.proposal_id == p4
+    key(qtbot, window, Qt.Key.Key_Home)                   # pause on the onset …
+    for _ in range(3):
+        key(qtbot, window, Qt.Key.Key_Left)               # … three frames earlier
+    assert window.event_view.current_frame == o4 - 3 and not window.event_view.playing
+    key(qtbot, window, Qt.Key.Key_BracketLeft)            # the onset moves there
+    key(qtbot, window, Qt.Key.Key_Insert)                 # a missed event added at that frame
+    assert window.queue.event.status == "added" and window.queue.event.onset == o4 - 3
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)   # undo the added event
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)   # undo the onset shift
+    assert window.queue.event.proposal_id == p4 and window.queue.event.onset == o4
+    key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.queue.event.onset == o4 - 3 and window.last_error is None
+
+    rows, changes, history = decisions(sample_project)
+    p3_label = [p for p in props if p[0] == p3][0][4]
+    assert rows == [
+        (p1, "accepted", *props[0][1:4], props[0][4], "", ""),
+        (p2, "rejected", *props[1][1:4], props[1][4], "", ""),
+        (p3, "edited" if p3_label != "negative" else "accepted", *props[2][1:4], "negative", "4+7", ""),
+        (p4, "edited", o4 - 3, a4, f4, props[3][4], "", ""),
+    ]  # the added event is gone (undone)
+    ids = [c[0] for c in changes]
+    assert [(c[1], c[2]) for c in changes] == [("record", None)] * 6 + [
+        ("undo", ids[5]), ("undo", ids[4]), ("redo", ids[4])]
+    d4 = [h[1] for h in history if h[0] == ids[4]][0]
+    added = [h[1] for h in history if h[0] == ids[5]][0]
+    assert [h for h in history if h[0] in ids[4:]] == [
+        (ids[4], d4, None, "edited", o4 - 3),              # the onset shift: a first decision on p4
+        (ids[5], added, None, "added", o4 - 3),            # the added event
+        (ids[6], added, "added", None, None),              # undo: the added event deleted
+        (ids[7], d4, "edited", None, None),                # undo: p4 undecided again
+        (ids[8], d4, None, "edited", o4 - 3),              # redo: the shift is back
+    ]
+
+
+def test_reopening_from_disk_finds_every_decision_and_can_undo_them(qtbot, sample_project):
+    first = shown(qtbot, ReviewWindow(sample_project, coder="A"))
+    key(qtbot, first, Qt.Key.Key_A)
+    key(qtbot, first, Qt.Key.Key_N)
+    key(qtbot, first, Qt.Key.Key_R)
+    key(qtbot, first, Qt.Key.Key_E)
+    qtbot.keyClicks(first.fields.note, "blink?")
+    key(qtbot, first, Qt.Key.Key_Return)
+    before = [(e.proposal_id, e.status, e.note) for e in first.queue.events]
+    first.close()
+
+    again = shown(qtbot, ReviewWindow(sample_project))    # the coder is remembered
+    assert again.queue.coder == "A"
+    assert [(e.proposal_id, e.status, e.note) for e in again.queue.events] == before
+    assert [s for _, s, _ in before[:2]] == ["accepted", "rejected"] and before[1][2] == "blink?"
+    assert again.undo_stack.count() == 3                  # the earlier session's changes are undoable
+    again.undo_stack.undo()
+    assert [(e.status, e.note) for e in again.queue.events[:2]] == [("accepted", ""), ("rejected", "")]
+    again.close()
+
+
+def test_every_action_is_in_a_menu_with_its_key(window):
+    shown = {}
+    for menu in window.menuBar().findChildren(type(window.recent_menu)):
+        for action in menu.actions():
+            if not action.shortcut().isEmpty():
+                shown[action.shortcut().toString()] = action.text().replace("&", "")
+    for keys in ("N", "P", "A", "R", "1", "2", "3", "U", "E", "[", "]", "\\", "Ins", "Del", "Ctrl+Z", "Ctrl+Shift+Z",
+                 "Space", "Left", "Right", "M", "Ctrl+O", "Ctrl+N"):
+        assert keys in shown, f"no menu entry for {keys}"
+    assert shown["1"].endswith("negative") and shown["3"].endswith("surprise")  # the model's class names
+
+
+def test_magnification_key_and_agreement_follow_the_decisions(window, qtbot):
+    with qtbot.waitSignal(window.event_view.magnifiedShown, timeout=30_000):
+        key(qtbot, window, Qt.Key.Key_M)
+    assert window.event_view.magnified is not None and window.magnify_action.isChecked()
+    assert window.agreement.table.item(0, 1).text() == "tool"
+    assert window.agreement.table.item(0, 4).text() == "–"   # nothing accepted yet: no F1
+    key(qtbot, window, Qt.Key.Key_A)
+    n_tool = len(window.queue.events)
+    f1 = 2 * (1 / n_tool) / (1 + 1 / n_tool)               # 1 accepted of n proposals: precision 1, recall 1/n
+    assert window.agreement.table.item(0, 4).text() == f"{f1:.2f}"
+
+
+def test_filters_scope_and_refusals_are_shown_not_raised(window, qtbot):
+    key(qtbot, window, Qt.Key.Key_A)
+    window.filters["status"].setCurrentText("accepted")
+    assert [e.status for e in window.queue.events] == ["accepted"]
+    window.filters["status"].setCurrentText("any")
+    key(qtbot, window, Qt.Key.Key_Delete)                  # a proposal cannot be deleted
+    assert "reject it" in window.last_error and "reject it" in window.statusBar().currentMessage()
+    window.whole_project_action.trigger()
+    assert window.queue.recording_id is None
