@@ -160,7 +160,7 @@ def _spot_settings(pairs: Sequence[str]):
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from tsfgui.engine.batch import analyze_batch
+    from tsfgui.batch import analyze_batch
     from tsfgui.model.weights import WeightsError
 
     missing = [p for p in args.inputs if not Path(p).exists()]

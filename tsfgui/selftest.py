@@ -95,7 +95,7 @@ class _Selftest:
 
         import cv2
 
-        from tsfgui.engine.batch import analyze_one
+        from tsfgui.batch import analyze_one
 
         with tempfile.TemporaryDirectory(prefix="tsfgui-selftest-") as tmp:
             clip = Path(tmp) / "clip.avi"

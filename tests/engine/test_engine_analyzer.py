@@ -169,7 +169,7 @@ def test_frames_csv_has_one_row_per_frame_with_that_frames_figures(model, sample
     blank = np.full_like(sample_frames[0].image, 128)
     frames = [Frame(f.index, f.timestamp_ms, blank if f.index == 12 else f.image) for f in sample_frames[:20]]
     results = list(Analyzer(model, tracker=fresh(tracker)).run(frames))
-    from tsfgui.engine import write_frames_csv
+    from tsfgui.export import write_frames_csv
 
     path = tmp_path / "out" / "frames.csv"
     assert write_frames_csv(results, path, model.class_names) == 20
@@ -187,7 +187,7 @@ def test_frames_csv_has_one_row_per_frame_with_that_frames_figures(model, sample
 
 
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
-    from tsfgui.engine import atomic_write
+    from tsfgui.io.atomic import atomic_write
 
     path = tmp_path / "frames.csv"
     path.write_text("complete old file\n")

@@ -1,7 +1,6 @@
 """The headless analysis engine (no Qt): pairing, the analysis loop, live streaming, results."""
 
 from .analyzer import HEATMAP_KINDS, Analyzer, AnalyzerStats
-from .exports import atomic_write, frame_columns, write_frames_csv
 from .live import LatestFrame, LiveStats
 from .pairing import FixedOnset, FrameHistory, FrameRecord, NeutralBaseline, ReferencePolicy, RollingLag, default_policy
 from .results import DIFF_KEYS, FrameResult
@@ -9,6 +8,6 @@ from .results_cache import ResultsCache, cache_key, default_cache_dir
 
 __all__ = [
     "HEATMAP_KINDS", "Analyzer", "AnalyzerStats", "LatestFrame", "LiveStats", "FixedOnset", "FrameHistory",
-    "FrameRecord", "NeutralBaseline", "ReferencePolicy", "RollingLag", "default_policy", "DIFF_KEYS", "FrameResult", "atomic_write",
-    "frame_columns", "write_frames_csv", "ResultsCache", "cache_key", "default_cache_dir",
+    "FrameRecord", "NeutralBaseline", "ReferencePolicy", "RollingLag", "default_policy", "DIFF_KEYS", "FrameResult",
+    "ResultsCache", "cache_key", "default_cache_dir",
 ]

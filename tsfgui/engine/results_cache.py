@@ -18,7 +18,7 @@ import numpy as np
 
 from tsfgui.face import FaceObservation, Quality
 
-from .exports import atomic_write
+from tsfgui.io.atomic import atomic_write
 from .results import DIFF_KEYS, FrameResult
 
 FORMAT = "tsfgui-results-2"  # 2: flow and pose

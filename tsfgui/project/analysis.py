@@ -52,7 +52,7 @@ def analyze_project(project: "Project", *, weights: str | None = None, jobs: int
                     lag_s: float = 0.2, batch_size: int = 8, spotting: "SpotSettings | None" = None,
                     show_progress: bool = True) -> AnalysisReport:
     """Analyse every recording that has no run with these weights and settings yet."""
-    from tsfgui.engine.batch import analyze_batch
+    from tsfgui.batch import analyze_batch
     from tsfgui.engine.spotting import SpotSettings
 
     settings: dict = {"lag_s": lag_s, "batch_size": batch_size}

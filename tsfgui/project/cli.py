@@ -114,7 +114,7 @@ def _new(args, _spot) -> int:
 
 
 def _add(args, _spot) -> int:
-    from tsfgui.engine.batch import expand_inputs
+    from tsfgui.batch import expand_inputs
 
     from .database import ProjectError
 

@@ -155,25 +155,18 @@ class EventsMixin:
         ``.json`` or ``.csv`` by the file extension; returns how many intervals were written."""
         from pathlib import Path
 
-        from tsfgui.engine import reports
+        from tsfgui import export
 
         if not self.analysis_done or self.spotting_running or self._spot_when_opened:
             self.statusBar().showMessage("Spotted intervals are not ready yet (the analysis or the spotting is still "
                                          "running); export them when the Events tab lists them.", 10_000)
             return 0
-        fps = self.info.fps
-        suffix = Path(path).suffix.lower()
-        if suffix == ".eaf":
-            media = Path(self._target) if self._target and Path(self._target).is_file() else None
-            reports.write_eaf(path, self.events, fps, media=media)
-        elif suffix == ".xlsx":
-            reports.write_boris_sheet(path, self.events, fps)
-        elif suffix == ".json":
-            reports.write_events_json(path, self.events, fps)
-        elif suffix == ".csv":
-            reports.write_events_csv(path, self.events, fps)
-        else:
-            self._set_error(f"Cannot export events as '{suffix or path}': choose .eaf, .xlsx, .csv or .json.")
+        try:
+            writer = export.writer_for_path(path, "events")
+        except ValueError as exc:
+            self._set_error(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
             return 0
+        media = Path(self._target) if self._target and Path(self._target).is_file() else None
+        writer.write(Path(path), export.ExportData(fps=self.info.fps, events=self.events, media=media))
         self.statusBar().showMessage(f"Wrote {len(self.events)} spotted intervals to {path}")
         return len(self.events)

@@ -10,6 +10,7 @@ from PySide6.QtCore import QThreadPool, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QProgressBar, QSlider
 
+from tsfgui import export
 from tsfgui.engine import FixedOnset, FrameResult, NeutralBaseline, ReferencePolicy, RollingLag
 from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
 
@@ -24,6 +25,7 @@ from .recent_files import RecentFilesMixin
 from .threads import start_worker, stop_worker
 from .window_exports import ExportMixin
 
+EVENT_FILTERS = ";;".join(w.dialog_filter for w in export.writers("events"))
 HEATMAP_CHOICES = (("None", None), ("Grad-CAM (evidence for the prediction)", "gradcam"),
                    ("Attention rollout", "rollout"), ("Attention received (last layer)", "attention"))
 
@@ -152,8 +154,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self._action(file_menu, "Save &snapshot (PNG)…", lambda: self._ask_save("Save snapshot", "PNG (*.png)",
                                                                                 self.save_snapshot))
         self._action(file_menu, "Export spotted &events (ELAN, BORIS, CSV, JSON)…",
-                     lambda: self._ask_save("Export spotted events", "ELAN annotation (*.eaf);;BORIS import sheet (*.xlsx);;"
-                                            "CSV (*.csv);;JSON (*.json)", self.export_events))
+                     lambda: self._ask_save("Export spotted events", EVENT_FILTERS, self.export_events))
         self._action(file_menu, "Export &plot (PNG/SVG)…", lambda: self._ask_save("Export plot", "PNG (*.png);;SVG (*.svg)",
                                                                                   self.export_plot))
         file_menu.addSeparator()

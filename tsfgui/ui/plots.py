@@ -11,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from tsfgui.engine import DIFF_KEYS, FrameResult
-from tsfgui.engine.reports import CLASS_COLOURS, class_colour
+from tsfgui.palette import class_colour, colour_of_class
 from tsfgui.engine.spotting import SpottedInterval
 
 DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
@@ -79,7 +79,7 @@ class SignalPlots(QWidget):
         for curve in self.prob_curves:
             self.prob_plot.removeItem(curve)
             self.prob_legend.removeItem(curve)
-        self.prob_curves = [self._curve(self.prob_plot, CLASS_COLOURS[i % len(CLASS_COLOURS)], name)
+        self.prob_curves = [self._curve(self.prob_plot, colour_of_class(i), name)
                             for i, name in enumerate(names)]
         self.diff_plot.setXRange(0, max(frame_count, 1) / fps, padding=0)
         self._dirty = True

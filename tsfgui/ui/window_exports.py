@@ -13,7 +13,7 @@ class ExportMixin:
 
     def export_csv(self, path: str) -> int:
         """Write the per-frame results analysed so far (frame order); returns the row count."""
-        from tsfgui.engine import write_frames_csv
+        from tsfgui.export import write_frames_csv
 
         names = next((r.class_names for r in self.results.values() if r.class_names), ())
         rows = write_frames_csv((self.results[i] for i in sorted(self.results)), path, names)

@@ -1,16 +1,19 @@
-"""Writing results to files. Every file is written to a temporary name and renamed when complete, so
-a crash never leaves a half file that looks whole."""
+"""The per-frame CSV (``frames.csv``): one row per analysed frame, in the spirit of OpenFace's output.
+Rows can be streamed (:func:`frames_csv_stream`) so that an hour of video never sits in memory."""
 
 from __future__ import annotations
 
 import csv
 import math
 import os
-from typing import Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
+from tsfgui.engine.results import DIFF_KEYS, POSE_KEYS, FrameResult
 from tsfgui.io.atomic import atomic_write
 
-from .results import DIFF_KEYS, POSE_KEYS, FrameResult
+from .registry import ExportData, Writer, register
 
 
 def frame_columns(class_names: Sequence[str]) -> list[str]:
@@ -41,13 +44,39 @@ def frame_row(result: FrameResult, class_names: Sequence[str]) -> list[str]:
             + [result.label or "", _number(result.confidence)])
 
 
-def write_frames_csv(results: Iterable[FrameResult], path: str | os.PathLike, class_names: Sequence[str]) -> int:
-    """Write one row per result (in the order given) to ``path`` atomically; returns the row count."""
-    count = 0
+class FramesCsvSink:
+    """Rows appended one result at a time; :attr:`rows` counts them."""
+
+    def __init__(self, writer, class_names: Sequence[str]) -> None:
+        self._writer = writer
+        self._names = tuple(class_names)
+        self.rows = 0
+
+    def add(self, result: FrameResult) -> None:
+        self._writer.writerow(frame_row(result, self._names))
+        self.rows += 1
+
+
+@contextmanager
+def frames_csv_stream(path: str | os.PathLike, class_names: Sequence[str]) -> Iterator[FramesCsvSink]:
+    """Open ``path`` for streamed rows (header written); renamed into place only when the block ends
+    without an error."""
     with atomic_write(path, newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(frame_columns(class_names))
+        yield FramesCsvSink(writer, class_names)
+
+
+def write_frames_csv(results: Iterable[FrameResult], path: str | os.PathLike, class_names: Sequence[str]) -> int:
+    """Write one row per result (in the order given) to ``path`` atomically; returns the row count."""
+    with frames_csv_stream(path, class_names) as sink:
         for result in results:
-            writer.writerow(frame_row(result, class_names))
-            count += 1
-    return count
+            sink.add(result)
+    return sink.rows
+
+
+def _write(path: Path, data: ExportData) -> int:
+    return write_frames_csv(data.results, path, data.class_names)
+
+
+register(Writer("frames-csv", "frames", ".csv", "frames.csv", "CSV", _write))

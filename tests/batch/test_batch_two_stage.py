@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tsfgui.engine.batch import analyze_batch
+from tsfgui.batch import analyze_batch
 from tsfgui.resources import DEMO_WEIGHTS, SAMPLE_VIDEO
 
 

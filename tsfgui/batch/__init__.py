@@ -1,0 +1,8 @@
+"""Many inputs at once, above the engine: which inputs (:mod:`.inputs`), one input into its result
+folder (:mod:`.one_input`), and the local process pool (:mod:`.local`)."""
+
+from .inputs import expand_inputs, output_dir
+from .local import BatchReport, analyze_batch
+from .one_input import InputOutcome, analyze_one
+
+__all__ = ["BatchReport", "InputOutcome", "analyze_batch", "analyze_one", "expand_inputs", "output_dir"]
