@@ -44,6 +44,14 @@ def _cmd_gui(args: argparse.Namespace) -> int:
     return run_gui(target, fps=args.fps, weights=weights)
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    if args.project is not None and not Path(args.project).is_file():
+        raise UsageError(f"project not found: '{args.project}' (create one with: tsfgui project new P.tsfproj)")
+    from tsfgui.ui.app import run_review  # Qt is imported only here
+
+    return run_review(args.project, coder=args.coder)
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from tsfgui.io import SourceError, open_source
 
@@ -217,6 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                       "(default: the demo weights in model_weights/)")
     choice.add_argument("--no-weights", action="store_true", help="start without a model (difference signals only)")
     gui.set_defaults(func=_cmd_gui)
+
+    review = sub.add_parser("review", help="open the review window on a project (accept, reject, correct events)",
+                            description="Go through a project's proposed events with one key per decision; "
+                                        "see README, 'Reviewing a project'.")
+    review.add_argument("project", nargs="?", help="the project file (.tsfproj); default: choose in the window")
+    review.add_argument("--coder", default=None, help="who is reviewing (default: the coder of last time)")
+    review.set_defaults(func=_cmd_review)
 
     info = sub.add_parser("info", help="print what a video or frame folder contains",
                           description="Print size, frame rate, frame count and duration of a video or frame folder.")

@@ -40,3 +40,20 @@ def run_gui(target: str | None = None, fps: float | None = None, weights: str | 
     window = MainWindow(target, fps=fps, weights=default_weights() if weights == "demo" else weights)
     window.show()
     return app.exec()
+
+
+def run_review(project: str | None = None, coder: str | None = None) -> int:
+    """Show the review window on ``project`` (a ``.tsfproj``) as ``coder`` until it is closed."""
+    problem = display_problem()
+    if problem:
+        print(f"tsfgui: error: {problem}", file=sys.stderr)
+        return 1
+    from PySide6.QtWidgets import QApplication
+
+    from .review.window import ReviewWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("tsfgui")
+    window = ReviewWindow(project, coder=coder)
+    window.show()
+    return app.exec()

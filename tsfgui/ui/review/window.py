@@ -14,13 +14,14 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox,
-                               QSplitter, QTableView, QVBoxLayout, QWidget)
+                               QProgressBar, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from tsfgui.engine.event_loop import event_window
 from tsfgui.project import SUFFIX, STATUSES, Change, Project, ProjectError
 from tsfgui.project.review import QueueFilter, ReviewQueue, agreement_rows, event_key
 
 from ..recent_files import RecentFilesMixin
+from .analysis_process import ProjectAnalysis
 from .event_view import EventView
 from .panels import AgreementPanel, EventFields, ProjectPanel
 from .queue_model import QueueTableModel
@@ -108,6 +109,13 @@ class ReviewWindow(QMainWindow):
         main.setSizes([620, 780])
         self.setCentralWidget(main)
         self.coder_label = QLabel("")
+        self.analysis = ProjectAnalysis(self)
+        self.analysis.progress.connect(self._analysis_progress)
+        self.analysis.finished.connect(self._analysis_finished)
+        self.analysis_bar = QProgressBar()
+        self.analysis_bar.setMaximumWidth(260)
+        self.analysis_bar.setVisible(False)
+        self.statusBar().addPermanentWidget(self.analysis_bar)
         self.statusBar().addPermanentWidget(self.coder_label)
         self._build_menus()
         self._set_enabled()
@@ -181,6 +189,10 @@ class ReviewWindow(QMainWindow):
         self.event_view.magnify_box.toggled.connect(self.magnify_action.setChecked)
         self._action(p, "Magnification ×5 &stronger", lambda: self._factor(+5), "Shift+M")
         self._action(p, "Magnification ×5 &weaker", lambda: self._factor(-5), "Ctrl+M")
+        a = bar.addMenu("&Project")
+        self.analyse_action = self._action(a, "&Analyse the remaining recordings", self.start_analysis,
+                                           "Ctrl+Shift+A")
+        self.pause_action = self._action(a, "&Pause the analysis", self.analysis.pause, "Ctrl+Shift+P")
         v = bar.addMenu("&View")
         self.whole_project_action = self._action(v, "&Whole project's events", self._scope_changed, "Ctrl+Shift+W",
                                                  checkable=True)
@@ -196,6 +208,8 @@ class ReviewWindow(QMainWindow):
         has_project = self.queue is not None
         for action in self.review_actions + [self.add_action]:
             action.setEnabled(has_project)
+        self.analyse_action.setEnabled(has_project and not self.analysis.running)
+        self.pause_action.setEnabled(self.analysis.running)
         labels = self.queue.labels() if self.queue else ()
         for n, action in enumerate(self.label_actions, start=1):
             action.setText(f"&{n} {labels[n - 1]}" if n <= len(labels) else f"label {n}")
@@ -215,6 +229,7 @@ class ReviewWindow(QMainWindow):
             project.close()
             self._error(f"{path}: no coder chosen; decisions are recorded per coder", dialog=True)
             return False
+        self.analysis.pause()
         self._close_project()
         self.project = project
         self._remember_recent(Path(path))
@@ -453,6 +468,47 @@ class ReviewWindow(QMainWindow):
             self.queue.set_order(order)
             self.refresh()
 
+    # -- analysing the rest of the project ----------------------------------------------------------
+    def analysis_weights(self) -> str | None:
+        """The weights of the project's latest run (so finished recordings count as done), else the
+        app's default weights."""
+        from tsfgui.resources import default_weights
+
+        runs = [self.project.current_run(r.id) for r in self.project.recordings()]
+        used = [run for run in runs if run is not None]
+        return used[-1].weights if used else default_weights()
+
+    def start_analysis(self) -> None:
+        """Analyse, in a child process, every recording not analysed yet with these weights."""
+        if self.project is None or self.analysis.running:
+            return
+        self.analysis.start(str(self.project.path), self.analysis_weights())
+        self.analysis_bar.setVisible(True)
+        self.analysis_bar.setValue(0)
+        self.analysis_bar.setFormat("analysing…")
+        self._set_enabled()
+
+    def _analysis_progress(self, what: str, percent: int) -> None:
+        self.analysis_bar.setValue(percent)
+        self.analysis_bar.setFormat(f"{what}: %p%")
+
+    def _analysis_finished(self, completed: bool, message: str) -> None:
+        self.analysis_bar.setVisible(False)
+        self._set_enabled()
+        if message == "paused":
+            self.statusBar().showMessage("analysis paused; Project › Analyse the remaining recordings resumes it")
+        elif completed:
+            self.statusBar().showMessage("analysis finished", 10000)
+        else:
+            self._error(f"the analysis stopped: {message}")
+        if self.queue is not None:
+            self._fill_label_filter()
+            if self.queue.recording_id is None and self.project.recordings():
+                self.queue.set_scope(self.project.recordings()[0].id)
+            self.queue.reload()
+            self._set_enabled()
+            self.refresh()
+
     def _error(self, message: str, dialog: bool = False) -> None:
         self.last_error = message
         self.statusBar().showMessage(message, 15000)
@@ -534,5 +590,6 @@ class ReviewWindow(QMainWindow):
         QMessageBox.information(self, "Keys", "\n".join(dict.fromkeys(lines)))
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        self.analysis.pause()  # finished recordings are kept; the next start resumes
         self._close_project()
         super().closeEvent(event)
