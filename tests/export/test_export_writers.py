@@ -14,7 +14,8 @@ from tsfgui.engine.spotting import SignalRecorder, SpottedInterval
 
 def test_every_writer_is_registered_once_and_chosen_by_suffix(tmp_path):
     formats = [w.format for w in export.writers()]
-    assert formats == ["frames-csv", "eaf", "boris-xlsx", "events-csv", "events-json", "summary-png"]
+    assert formats == ["frames-csv", "eaf", "boris-xlsx", "events-csv", "events-json", "summary-png", "coded-eaf",
+                       "coded-boris", "coded-csv", "coded-json"]
     assert [w.suffix for w in export.writers("events")] == [".eaf", ".xlsx", ".csv", ".json"]
     assert export.writer_for_path(tmp_path / "talk.EAF", "events").format == "eaf"
     assert export.writer_for_path("x.csv", "frames").format == "frames-csv"
@@ -34,7 +35,8 @@ def test_every_format_writes_through_the_registry(tmp_path):
         recorder.add(r)
     data = export.ExportData(fps=25.0, class_names=("negative", "positive"), results=results, events=events,
                              signals=recorder, title="clip")
-    written = {w.format: export.write(w.format, w.default_path(tmp_path, "clip"), data) for w in export.writers()}
+    written = {w.format: export.write(w.format, w.default_path(tmp_path, "clip"), data) for w in export.writers()
+               if w.content != "coded"}  # a project's files: tests/export/test_coded_events.py
     assert written == {"frames-csv": 50, "eaf": 1, "boris-xlsx": 1, "events-csv": 1, "events-json": 1, "summary-png": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.eaf", "events.csv", "events.json",
                                                           "events_boris.xlsx", "frames.csv", "summary.png"]

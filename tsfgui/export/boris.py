@@ -19,18 +19,27 @@ def write_boris_sheet(path: str | Path, events: Sequence[SpottedInterval], fps: 
                       subject: str = "participant") -> Path:
     """An ``.xlsx`` BORIS imports: per spotted interval a start row (onset) and a stop row (offset).
     The code is ``micro-expression``/``macro-expression``; the modifier the predicted class."""
+    rows = []
+    for e in sorted(events, key=lambda e: e.onset):
+        comment = (f"apex {e.apex / fps:.3f} s; score {e.score:.1f} ({e.region})"
+                   + (f"; p={e.probability:.2f}" if e.probability is not None else ""))
+        rows.append((e.onset / fps, e.offset / fps, f"{e.kind}-expression", e.label or "", comment))
+    return write_boris_rows(path, rows, subject)
+
+
+def write_boris_rows(path: str | Path, events: Sequence[tuple[float, float, str, str, str]],
+                     subject: str = "participant") -> Path:
+    """The BORIS import sheet of state events ``(start s, stop s, code, modifier, comment)``: a start
+    row and a stop row each."""
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
     sheet.title = "events"
     sheet.append(BORIS_COLUMNS)
-    for e in sorted(events, key=lambda e: e.onset):
-        code = f"{e.kind}-expression"
-        comment = (f"apex {e.apex / fps:.3f} s; score {e.score:.1f} ({e.region})"
-                   + (f"; p={e.probability:.2f}" if e.probability is not None else ""))
-        sheet.append([round(e.onset / fps, 3), subject, code, e.label or "", comment])
-        sheet.append([round(e.offset / fps, 3), subject, code, e.label or "", comment])
+    for start, stop, code, modifier, comment in events:
+        sheet.append([round(start, 3), subject, code, modifier, comment])
+        sheet.append([round(stop, 3), subject, code, modifier, comment])
     with atomic_path(path, suffix=".xlsx") as tmp:
         book.save(tmp)
     return Path(path)

@@ -7,7 +7,7 @@ import os
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from tsfgui.engine.spotting import SpottedInterval
 from tsfgui.io.atomic import atomic_path
@@ -24,6 +24,18 @@ def write_eaf(path: str | Path, events: Sequence[SpottedInterval], fps: float, m
     """An ELAN annotation file (EAF 3.0) linked to ``media``, with tiers ``micro-expressions`` and
     ``macro-expressions`` (onset→offset spans; value: class and probability, or the moving region when
     no model ran) and ``apex`` (one frame at each apex). Times in milliseconds at ``fps``."""
+    tiers: dict[str, list[tuple[int, int, str]]] = {"micro-expressions": [], "macro-expressions": [], "apex": []}
+    for e in sorted(events, key=lambda e: e.onset):
+        value = f"{e.label} ({e.probability:.2f})" if e.label and e.probability is not None else f"{e.region} movement"
+        tiers[f"{e.kind}-expressions"].append((e.onset, e.offset, value))
+        tiers["apex"].append((e.apex, e.apex + 1, f"apex, score {e.score:.1f}"))
+    return write_eaf_tiers(path, tiers, fps, media=media, author=author)
+
+
+def write_eaf_tiers(path: str | Path, tiers: Mapping[str, Sequence[tuple[int, int, str]]], fps: float,
+                    media: str | Path | None = None, author: str = "tsfgui") -> Path:
+    """An ELAN annotation file (EAF 3.0) linked to ``media`` with one time-aligned tier per entry of
+    ``tiers``: its name → ``(first frame, last frame, value)`` spans. Times in milliseconds at ``fps``."""
     path = Path(path)
     doc = ET.Element("ANNOTATION_DOCUMENT", {
         "AUTHOR": author, "DATE": datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds"),
@@ -45,24 +57,20 @@ def write_eaf(path: str | Path, events: Sequence[SpottedInterval], fps: float, m
         ET.SubElement(order, "TIME_SLOT", {"TIME_SLOT_ID": slot_id, "TIME_VALUE": str(slots[-1])})
         return slot_id
 
-    tiers = {name: ET.Element("TIER", {"TIER_ID": name, "LINGUISTIC_TYPE_REF": "tsfgui-event"})
-             for name in ("micro-expressions", "macro-expressions", "apex")}
     count = 0
-
-    def annotate(tier: str, start: int, end: int, value: str) -> None:
-        nonlocal count
-        count += 1
-        annotation = ET.SubElement(tiers[tier], "ANNOTATION")
-        aligned = ET.SubElement(annotation, "ALIGNABLE_ANNOTATION", {
-            "ANNOTATION_ID": f"a{count}", "TIME_SLOT_REF1": slot(start), "TIME_SLOT_REF2": slot(max(end, start + 1))})
-        ET.SubElement(aligned, "ANNOTATION_VALUE").text = value
-
-    for e in sorted(events, key=lambda e: e.onset):
-        value = f"{e.label} ({e.probability:.2f})" if e.label and e.probability is not None else f"{e.region} movement"
-        annotate(f"{e.kind}-expressions", e.onset, e.offset, value)
-        annotate("apex", e.apex, e.apex + 1, f"apex, score {e.score:.1f}")
+    elements = []
+    for name, spans in tiers.items():
+        tier = ET.Element("TIER", {"TIER_ID": name, "LINGUISTIC_TYPE_REF": "tsfgui-event"})
+        for start, end, value in spans:
+            count += 1
+            annotation = ET.SubElement(tier, "ANNOTATION")
+            aligned = ET.SubElement(annotation, "ALIGNABLE_ANNOTATION", {
+                "ANNOTATION_ID": f"a{count}", "TIME_SLOT_REF1": slot(start),
+                "TIME_SLOT_REF2": slot(max(end, start + 1))})
+            ET.SubElement(aligned, "ANNOTATION_VALUE").text = value
+        elements.append(tier)
     ET.SubElement(header, "PROPERTY", {"NAME": "lastUsedAnnotationId"}).text = str(count)
-    for tier in tiers.values():
+    for tier in elements:
         doc.append(tier)
     ET.SubElement(doc, "LINGUISTIC_TYPE", {"LINGUISTIC_TYPE_ID": "tsfgui-event", "TIME_ALIGNABLE": "true",
                                            "GRAPHIC_REFERENCES": "false"})

@@ -5,16 +5,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from tsfgui.engine.results import FrameResult
 from tsfgui.engine.spotting import SignalRecorder, SpottedInterval
 
 
+@dataclass(frozen=True)
+class CodedEvent:
+    """One event as a rater left it (a project's proposals and decisions): frames, kind, label, and for
+    a coder the status (accepted / rejected / edited / added), FACS action units and a note."""
+
+    onset: int
+    apex: int
+    offset: int
+    kind: str
+    label: str | None
+    status: str = "proposed"
+    aus: str = ""
+    note: str = ""
+    probability: float | None = None
+    score: float | None = None
+    region: str = ""
+    decided_at: str | None = None
+
+
 @dataclass
 class ExportData:
     """What a writer may need: the frame rate, the class names, the per-frame results (any
-    iterable, consumed once), the spotted events, the spotting signals, the media file and a title."""
+    iterable, consumed once), the spotted events, the spotting signals, the media file and a title;
+    for a project's files, ``coded``: each rater's events (``"tool"`` or a coder's name)."""
 
     fps: float
     class_names: Sequence[str] = ()
@@ -24,6 +44,7 @@ class ExportData:
     media: Path | None = None
     title: str = ""
     subject: str = "participant"
+    coded: Mapping[str, Sequence[CodedEvent]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
