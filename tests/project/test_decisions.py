@@ -163,3 +163,16 @@ def test_decisions_survive_reopening(project):
         e = again.events(rec.id, "A")[0]
         assert (e.status, e.aus) == ("accepted", "1+2")
         assert again.undo_stack("A")[0] != []
+
+
+def test_a_new_analysis_keeps_the_decisions_on_the_old_proposals(project):
+    rec, (p1, p2, _) = _ids(project)
+    project.decide("A", p1, "accepted", aus="12")
+    project.save_run(rec.id, identity="run-2", weights=None, weights_fingerprint=None, settings={"lag_s": 0.3},
+                     class_names=["negative", "positive", "surprise"], frames=60, seconds=0.5, warning="",
+                     proposals=[dict(onset=6, apex=8, offset=12, kind="micro", label="negative", score=5.0)])
+    assert project.find_run(rec.id, "run-1") is not None and project.current_run(rec.id).identity == "run-2"
+    new = project.proposals(rec.id)
+    assert [(e.onset, e.proposal_id not in (p1, p2)) for e in new] == [(6, True)]
+    seen = {(e.proposal_id, e.status) for e in project.events(rec.id, "A")}
+    assert (p1, "accepted") in seen and (new[0].proposal_id, "proposed") in seen and len(seen) == 2
