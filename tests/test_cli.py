@@ -113,9 +113,10 @@ def test_sample_without_out_is_one_line_exit_2():
 
 
 def test_bench_runs_a_benchmark_and_prints_figures():
-    out = run("bench", "face", "--frames", "16", timeout=300)
+    out = run("bench", "face", "--frames", "16", "--turn-frames", "20", timeout=300)
     assert out.returncode == 0, out.stderr
     assert "ms/frame" in out.stdout and "cheaper than detecting" in out.stdout
+    assert "turning face found" in out.stdout and "tracking now vs detection on every frame" in out.stdout
 
 
 def test_unknown_bench_is_one_line_exit_2():

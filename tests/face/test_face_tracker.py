@@ -257,3 +257,45 @@ def test_run_with_indices_and_timestamps(smooth_video, detector, predictor):
 def test_tracker_settings_are_checked():
     with pytest.raises(ValueError, match="detect_every"):
         TrackerSettings(detect_every=0)
+
+
+def _two_faces(photo) -> np.ndarray:
+    small = cv2.resize(np.ascontiguousarray(photo), (320, 320), interpolation=cv2.INTER_AREA)
+    return np.hstack([small, small])
+
+
+def test_a_face_that_comes_back_is_found_within_a_few_frames_while_another_is_followed(photo, detector, predictor):
+    """Two faces; the left one is away for six frames. With the other still followed, the tracker must
+    not wait for its 15-frame schedule to find the returning face."""
+    both = _two_faces(photo)
+    covered = both.copy()
+    covered[:, :320] = 128
+    frames = [both] * 5 + [covered] * 6 + [both] * 12
+    tracker = FaceTracker(detector=detector, predictor=predictor)
+    left = [any(o.bbox[2] <= 320 for o in tracker.update(f).faces) for f in frames]
+    assert left[:5] == [True] * 5 and not any(left[5:11])
+    back = left.index(True, 11)
+    assert back - 11 < TrackerSettings().lost_detect_every, f"the face came back at frame 11, found at {back}"
+    assert all(left[back:])
+
+
+def test_a_turned_face_the_detector_misses_is_kept_by_the_search_around_it(photo, photo_landmarks, detector,
+                                                                           predictor):
+    """The head turns away (up to 55°) and back: dlib's frontal detector loses it on the whole frame,
+    the tracker keeps it in every frame."""
+    from tsfgui.samples.head_turn import moved_point, turn_head, turn_homography
+
+    centre = photo_landmarks[27:36].mean(0)
+    yaws = [0, 15, 30, 45] + [55] * 10 + [45, 30, 15, 0]
+    warps = [turn_homography(yaw, centre) for yaw in yaws]
+    frames = [turn_head(np.ascontiguousarray(photo), h) for h in warps]
+    truth = [moved_point(centre, h) for h in warps]
+
+    def covers(box, p):
+        return box[0] <= p[0] <= box[2] and box[1] <= p[1] <= box[3]
+
+    alone = [any(covers(d.bbox, p) for d in detector.detect(f)) for f, p in zip(frames, truth)]
+    assert not all(alone), "the clip must turn the head beyond what the frontal detector finds"
+    tracker = FaceTracker(TrackerSettings(detect_every=3), detector=detector, predictor=predictor)
+    kept = [any(covers(o.bbox, p) for o in tracker.update(f).faces) for f, p in zip(frames, truth)]
+    assert all(kept), f"lost in frames {[i for i, k in enumerate(kept) if not k]}"

@@ -110,8 +110,9 @@ class FaceDetector:
         else:
             self._model = _hog()
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """Detect faces in a frame: BGR, BGRA, or gray (``H×W`` or ``H×W×1``)."""
+    def detect(self, frame: np.ndarray, *, threshold: float | None = None) -> list[Detection]:
+        """Detect faces in a frame: BGR, BGRA, or gray (``H×W`` or ``H×W×1``). ``threshold``
+        overrides the settings' minimum score (HOG margin or CNN confidence)."""
         gray_input = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1)
         image = to_gray(frame) if gray_input else to_bgr(frame)
         s = self.settings
@@ -126,10 +127,12 @@ class FaceDetector:
             small, fx, fy = image, 1.0, 1.0
         with _MODEL_LOCK:
             if s.method == "cnn":
+                least = s.cnn_threshold if threshold is None else threshold
                 found = [(d.rect, float(d.confidence)) for d in self._model(small, s.upsample)]
-                found = [(r, c) for r, c in found if c >= s.cnn_threshold]
+                found = [(r, c) for r, c in found if c >= least]
             else:
-                rects, scores, _ = self._model.run(small, s.upsample, s.threshold)
+                least = s.threshold if threshold is None else threshold
+                rects, scores, _ = self._model.run(small, s.upsample, least)
                 found = list(zip(rects, (float(x) for x in scores)))
         out = []
         for r, score in found:
@@ -138,3 +141,18 @@ class FaceDetector:
             out.append(Detection((float(x0), float(y0), float(x1), float(y1)), score))
         out.sort(key=lambda d: -d.score)
         return out
+
+    def detect_near(self, frame: np.ndarray, box: BBox, *, widen: float = 2.0,
+                    threshold: float | None = None) -> list[Detection]:
+        """Detect faces in the region ``widen`` × the side of ``box`` around its centre (a face
+        the tracker followed a moment ago), with ``threshold`` instead of the settings' score: a
+        wider, more permissive search where a face is expected. Boxes are in frame pixels."""
+        h, w = frame.shape[:2]
+        cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
+        half = widen * max(box[2] - box[0], box[3] - box[1]) / 2.0
+        x0, y0 = max(int(cx - half), 0), max(int(cy - half), 0)
+        x1, y1 = min(int(cx + half) + 1, w), min(int(cy + half) + 1, h)
+        if x1 - x0 < 32 or y1 - y0 < 32:
+            return []
+        found = self.detect(frame[y0:y1, x0:x1], threshold=threshold)
+        return [Detection((d.bbox[0] + x0, d.bbox[1] + y0, d.bbox[2] + x0, d.bbox[3] + y0), d.score) for d in found]

@@ -10,9 +10,13 @@ Per frame, :meth:`FaceTracker.update`:
    the frame (more than ``max_outside`` of its area outside), or the aligned face no longer looks
    like the face at its last detection (correlation of 32×32 gray thumbnails < ``min_similarity``;
    catches cuts, blank frames and a predictor that slid off the face).
-3. **Detect** on the first frame, every ``detect_every`` frames, after a failed check, and on every
-   frame while no face is present. Detections are matched to tracks by IoU (greedy, ≥ ``iou_match``);
-   matched faces are FOUND and keep their id; tracks lost in the last ``keep_lost_frames`` frames can
+3. **Detect** on the first frame, every ``detect_every`` frames, after a failed check, on every
+   frame while no face is present, and every ``lost_detect_every`` frames while a face followed
+   before is missing (lost in the last ``keep_lost_frames`` frames: a head that turned away is found
+   again within a few frames of turning back, even while other faces are tracked). Detections are matched to tracks by IoU (greedy, ≥ ``iou_match``);
+   matched faces are FOUND and keep their id; a followed face the whole-frame detection missed is
+   searched for again around its box (``near_widen`` × its side, detector score ≥ ``near_threshold``)
+   — the wider, more permissive search for a face whose tracking just became uncertain; tracks lost in the last ``keep_lost_frames`` frames can
    be matched too and come back with their old id; other detections start new tracks with fresh ids.
    A face the detector misses on a scheduled detection but that passed its checks stays TRACKED
    (at most ``max_missed`` detections in a row); otherwise it is LOST.
@@ -69,6 +73,9 @@ class TrackerSettings:
 
     ``detector``: detection settings. ``template``: crop size and face placement.
     ``detect_every``: frames between scheduled detections. ``max_faces``: most faces followed at once.
+    ``lost_detect_every``: frames between detections while a face followed before is missing.
+    ``near_widen``/``near_threshold``: region (× the face's box side; 0 turns the search off) and
+    minimum detector score of the search around a followed face the whole-frame detection missed.
     ``iou_match``: minimum IoU to match a detection to a track. ``jump_threshold``: stable-landmark
     displacement (fraction of the box side) that calls for re-detection. ``max_outside``: fraction
     of the box outside the frame that calls for re-detection. ``min_similarity``: minimum thumbnail
@@ -83,6 +90,9 @@ class TrackerSettings:
     detector: DetectorSettings = DetectorSettings()
     template: AlignTemplate = AlignTemplate()
     detect_every: int = 15
+    lost_detect_every: int = 3
+    near_widen: float = 2.0
+    near_threshold: float = 0.0
     max_faces: int = 8
     iou_match: float = 0.3
     jump_threshold: float = 0.15
@@ -100,8 +110,9 @@ class TrackerSettings:
     model_dir: str | None = None
 
     def __post_init__(self) -> None:
-        if self.detect_every < 1:
-            raise ValueError(f"detect_every must be at least 1, got {self.detect_every}")
+        if self.detect_every < 1 or self.lost_detect_every < 1:
+            raise ValueError(f"detect_every and lost_detect_every must be at least 1, got {self.detect_every} "
+                             f"and {self.lost_detect_every}")
         if self.max_faces < 1:
             raise ValueError(f"max_faces must be at least 1, got {self.max_faces}")
         if self.fps <= 0:
@@ -213,7 +224,8 @@ class FaceTracker:
             if tr.lost_frames > 0:
                 tr.lost_frames += 1
         active = [tr for tr in self._tracks if tr.lost_frames == 0]
-        scheduled = not active or self._since_detect + 1 >= s.detect_every
+        every = s.lost_detect_every if len(active) < len(self._tracks) else s.detect_every
+        scheduled = not active or self._since_detect + 1 >= min(every, s.detect_every)
         tracked: dict[int, np.ndarray | None] = {}
         failed = False
         if not scheduled:
@@ -302,6 +314,13 @@ class FaceTracker:
             if k in used_t:
                 continue
             if tr.lost_frames > 0:
+                continue
+            near = [d for d in self.detector.detect_near(det_image, boxes[tr.id], widen=s.near_widen,
+                                                         threshold=s.near_threshold)
+                    if iou(d.bbox, boxes[tr.id]) >= s.iou_match] if s.near_widen > 0 else []
+            if near:  # the wider search found it where it was followed
+                used_t.add(k)
+                self._found(gray, tr, near[0])
                 continue
             lm = tracked[tr.id] if tr.id in tracked else self._track_one(gray, tr)
             if lm is not None and tr.missed < s.max_missed:
