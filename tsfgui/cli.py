@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from tsfgui import __version__
-from tsfgui.arguments import cluster_flag_before_inputs, positive_float, positive_int
+from tsfgui.arguments import add_cluster_argument, cluster_flag_before_inputs, positive_float, positive_int
 
 PROG = "tsfgui"
 
@@ -169,6 +169,7 @@ def _spot_settings(pairs: Sequence[str]):
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from tsfgui.batch import analyze_batch
+    from tsfgui.cluster import ClusterError
     from tsfgui.model.weights import WeightsError
 
     missing = [p for p in args.inputs if not Path(p).exists()]
@@ -178,7 +179,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"weights file not found: '{args.weights}'")
     if args.per_frame_model and not args.weights:
         raise UsageError("--per-frame-model needs --weights (a model to run on every frame)")
-    if args.device == "cuda":
+    if args.cluster:
+        from tsfgui.batch.on_ray import check_cluster_options
+
+        try:
+            check_cluster_options(args.jobs)
+        except ClusterError as exc:
+            raise UsageError(str(exc)) from None
+    elif args.device == "cuda":  # on a cluster, its GPUs count (checked once connected)
         import torch
 
         if not torch.cuda.is_available():
@@ -188,8 +196,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         report = analyze_batch(args.inputs, args.out, weights=args.weights, device=args.device, fps=args.fps,
                                lag_s=args.lag, batch_size=args.batch_size, jobs=args.jobs,
                                show_progress=not args.quiet, spotting=spotting,
-                               per_frame_model=args.per_frame_model)
-    except WeightsError as exc:
+                               per_frame_model=args.per_frame_model, cluster=args.cluster)
+    except (WeightsError, ClusterError) as exc:
         raise UsageError(str(exc)) from None
     done = sum(o.status == "done" for o in report.outcomes)
     skipped = sum(o.status == "skipped" for o in report.outcomes)
@@ -265,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also run TSFmicro on every frame against the frame --lag seconds before it "
                               "(p_<class> columns of frames.csv; several times slower). By default the model "
                               "classifies only the spotted intervals, on their onset and apex frames")
+    add_cluster_argument(analyze, "the inputs (one task per input; inputs, weights and --out on a filesystem every "
+                                  "node mounts at the same path)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
 

@@ -10,7 +10,7 @@ from tsfgui.cli import main
 
 
 def test_plain_commands_do_not_load_ray():
-    code = ("import sys, tsfgui.cli, tsfgui.cluster, tsfgui.train.cli, tsfgui.train.on_cluster; "
+    code = ("import sys, tsfgui.cli, tsfgui.cluster, tsfgui.train.cli, tsfgui.train.on_cluster, tsfgui.batch.on_ray; "
             "tsfgui.cli.build_parser(); print('ray' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stdout + out.stderr
@@ -24,6 +24,17 @@ def test_cluster_without_ray_is_a_one_line_install_hint(monkeypatch, tmp_path, c
     assert code == 2 and err.count("\n") == 1
     assert "pip install 'tsfgui[cluster]'" in err and "Ray" in err
     assert not (tmp_path / "set").exists()  # said before any work
+
+
+def test_analyze_cluster_without_ray_is_the_same_hint_and_the_local_pool_still_works(monkeypatch, tmp_path, media,
+                                                                                    capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)
+    clip = media.write_cv2(tmp_path / "clip.avi", "MJPG", 6)
+    assert main(["analyze", "--cluster", str(clip), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'tsfgui[cluster]'" in err and not (tmp_path / "out").exists()
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "out"), "-q"]) == 0
+    assert (tmp_path / "out" / "clip" / "done.json").is_file()
 
 
 def test_cluster_address_is_checked(tmp_path, capsys):

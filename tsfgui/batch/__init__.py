@@ -1,5 +1,6 @@
 """Many inputs at once, above the engine: which inputs (:mod:`.inputs`), one input into its result
-folder (:mod:`.one_input`), and the local process pool (:mod:`.local`)."""
+folder (:mod:`.one_input`), the local process pool (:mod:`.local`), and Ray tasks on a cluster
+(:mod:`.on_ray`, behind ``--cluster``; needs the optional extra)."""
 
 from .inputs import expand_inputs, output_dir
 from .local import BatchReport, analyze_batch

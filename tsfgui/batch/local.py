@@ -52,9 +52,10 @@ def _analyze_in_worker(path: Path, target: Path, weights: str | None, settings: 
 def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str | None = None,
                   device: str | None = None, fps: float | None = None, lag_s: float = 0.2, batch_size: int = 8,
                   jobs: int = 1, show_progress: bool = True, spotting: SpotSettings | None = None,
-                  per_frame_model: bool = False) -> BatchReport:
+                  per_frame_model: bool = False, cluster: str | None = None) -> BatchReport:
     """Analyse every input into ``out``: one after another with the model loaded once, or with
-    ``jobs`` > 1 in that many processes (each with its share of the CPU cores). ``spotting``: the
+    ``jobs`` > 1 in that many processes (each with its share of the CPU cores), or with ``cluster``
+    (``"auto"`` or a head's address) as Ray tasks (:mod:`tsfgui.batch.on_ray`). ``spotting``: the
     thresholds of :mod:`tsfgui.engine.spotting` (default :class:`SpotSettings`). With weights, the
     model classifies the spotted intervals; ``per_frame_model`` also runs it on every frame."""
     from dataclasses import asdict
@@ -71,6 +72,12 @@ def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str
     taken: set[str] = set()
     paths = expand_inputs(inputs)
     targets = [output_dir(out, p, taken) for p in paths]
+    if cluster:
+        from .on_ray import analyze_on_cluster
+
+        report.outcomes = analyze_on_cluster(paths, targets, weights=weights, settings=settings, device=device,
+                                             address=cluster, show_progress=show_progress, describe=_describe)
+        return report
     if jobs > 1 and len(paths) > 1:
         return _analyze_parallel(paths, targets, weights, settings, device, jobs, show_progress)
     model = None

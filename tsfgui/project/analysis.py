@@ -50,8 +50,9 @@ def run_identity(weights_fingerprint: str | None, settings: dict) -> str:
 
 def analyze_project(project: "Project", *, weights: str | None = None, jobs: int = 1, device: str | None = None,
                     lag_s: float = 0.2, batch_size: int = 8, spotting: "SpotSettings | None" = None,
-                    show_progress: bool = True) -> AnalysisReport:
-    """Analyse every recording that has no run with these weights and settings yet."""
+                    show_progress: bool = True, cluster: str | None = None) -> AnalysisReport:
+    """Analyse every recording that has no run with these weights and settings yet (``cluster``: as Ray tasks on
+    that cluster, see :mod:`tsfgui.batch.on_ray`)."""
     from tsfgui.batch import analyze_batch
     from tsfgui.engine.spotting import SpotSettings
 
@@ -72,7 +73,8 @@ def analyze_project(project: "Project", *, weights: str | None = None, jobs: int
     out = results_dir(project)
     for fps, recs in todo.items():
         batch = analyze_batch([r.location for r in recs], out, weights=weights, device=device, fps=fps, lag_s=lag_s,
-                              batch_size=batch_size, jobs=jobs, show_progress=show_progress, spotting=spotting)
+                              batch_size=batch_size, jobs=jobs, show_progress=show_progress, spotting=spotting,
+                              cluster=cluster)
         for rec, outcome in zip(recs, batch.outcomes):
             if outcome.status == "failed":
                 project.mark_failed(rec.id, outcome.message)

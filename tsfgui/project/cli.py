@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from tsfgui.arguments import positive_float, positive_int
+from tsfgui.arguments import add_cluster_argument, positive_float, positive_int
 
 DESCRIPTION = ("A project keeps many recordings, the tool's proposed events and each coder's decisions in one "
                "SQLite file (*.tsfproj). Workflow: new → add → analyze → (import, review) → agreement → export.")
@@ -49,6 +49,7 @@ def add_arguments(p: argparse.ArgumentParser, parser_class) -> None:
     a.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call (default 8)")
     a.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                    help="a spotting threshold, as for tsfgui analyze (repeatable)")
+    add_cluster_argument(a, "the recordings (as tsfgui analyze --cluster; the project's folder shared by every node)")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     a = action("status", "a table of recordings: analysed, proposals, and each coder's decisions")
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -140,13 +141,22 @@ def _analyze(args, spot_settings) -> int:
     if args.weights and not Path(args.weights).is_file():
         raise ProjectError(f"weights file not found: '{args.weights}'")
     spotting = spot_settings(args.spot)
+    from tsfgui.cluster import ClusterError
     from tsfgui.model.weights import WeightsError
 
+    if args.cluster:
+        from tsfgui.batch.on_ray import check_cluster_options
+
+        try:
+            check_cluster_options(args.jobs)
+        except ClusterError as exc:
+            raise ProjectError(str(exc)) from None
     with _open(args) as p:
         try:
             report = analyze_project(p, weights=args.weights, jobs=args.jobs, device=args.device, lag_s=args.lag,
-                                     batch_size=args.batch_size, spotting=spotting, show_progress=not args.quiet)
-        except WeightsError as exc:
+                                     batch_size=args.batch_size, spotting=spotting, show_progress=not args.quiet,
+                                     cluster=args.cluster)
+        except (WeightsError, ClusterError) as exc:
             raise ProjectError(str(exc)) from None
     for rec, why in report.failed:
         print(f"failed: {rec.name}: {why}", file=sys.stderr)

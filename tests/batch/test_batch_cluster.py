@@ -1,0 +1,140 @@
+"""``analyze --cluster`` on a real local Ray cluster: the same results as a local run, a killed worker's input
+run again with nothing doubled, a broken input reported once, Ctrl+C clean and a re-run resuming."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+
+from tsfgui.batch import analyze_batch
+from tsfgui.batch.on_ray import analyze_on_cluster
+from tsfgui.io import VideoFileSource
+from tsfgui.resources import SAMPLE_VIDEO
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sample_clip(path: Path, frames: int) -> Path:
+    """The first ``frames`` frames of the bundled sample (a face with planted movements) as an MJPG video."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
+    with VideoFileSource(SAMPLE_VIDEO) as src:
+        for frame in src:
+            if frame.index >= frames:
+                break
+            writer.write(frame.image)
+    writer.release()
+    return path
+
+
+def finished_files(out: Path) -> dict[str, list[str]]:
+    """Each result folder's file names, hidden temporary files included."""
+    return {d.name: sorted(p.name for p in d.iterdir()) for d in sorted(out.iterdir()) if d.is_dir()}
+
+
+def test_cluster_run_gives_the_local_results_and_reports_a_broken_input_once(local_ray, tmp_path, media):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    sample_clip(inputs / "face.avi", 24)
+    for name in ("a", "b"):
+        media.write_cv2(inputs / f"{name}.avi", "MJPG", 12)
+    (inputs / "broken.mp4").write_text("not a video\n" * 20)
+    frames = tmp_path / "EP01"
+    frames.mkdir()
+    for i in range(5):
+        cv2.imwrite(str(frames / f"img{i + 1}.jpg"), media.numbered_frame(i))
+
+    here = analyze_batch([inputs, frames], tmp_path / "here", show_progress=False)
+    there = analyze_batch([inputs, frames], tmp_path / "there", show_progress=False, cluster="auto")
+    assert [o.status for o in there.outcomes] == [o.status for o in here.outcomes]
+    assert sorted(o.status for o in there.outcomes) == ["done", "done", "done", "done", "failed"]
+    (failed,) = there.failed
+    assert failed.path.name == "broken.mp4" and "text file" in failed.message
+    for o in here.outcomes:
+        if o.status == "done":
+            mine, theirs = o.out_dir, tmp_path / "there" / o.out_dir.name
+            assert (theirs / "frames.csv").read_text() == (mine / "frames.csv").read_text()
+            assert json.loads((theirs / "events.json").read_text()) == json.loads((mine / "events.json").read_text())
+            done = json.loads((theirs / "done.json").read_text())
+            assert done["frames"] == o.frames and done["frames"] in (24, 12, 5)
+    assert finished_files(tmp_path / "there") == finished_files(tmp_path / "here")
+
+    again = analyze_batch([inputs, frames], tmp_path / "there", show_progress=False, cluster="auto")
+    assert sorted(o.status for o in again.outcomes) == ["failed", "skipped", "skipped", "skipped", "skipped"]
+
+
+def test_a_killed_worker_input_runs_again_and_ends_with_one_complete_frames_csv(local_ray, tmp_path):
+    clip = sample_clip(tmp_path / "clip.avi", 30)
+    target = tmp_path / "out" / "clip"
+    killed: list[int] = []
+    attempts: list[int] = []
+
+    def kill_first_attempt(snapshot) -> None:
+        job = snapshot.get("0")
+        if job is None:
+            return
+        attempts.append(job.attempt)
+        if not killed and job.attempt == 1 and job.done >= 2:
+            os.kill(job.pid, signal.SIGKILL)  # the worker dies mid-input, its .part file left behind
+            killed.append(job.pid)
+
+    (outcome,) = analyze_on_cluster([clip], [target], weights=None, device=None, show_progress=False,
+                                    settings={"fps": None, "lag_s": 0.2, "batch_size": 8},
+                                    on_progress=kill_first_attempt)
+    assert killed and max(attempts) >= 2  # it was killed, and a second worker ran it
+    assert outcome.status == "done" and outcome.frames == 30
+    rows = list(csv.DictReader((target / "frames.csv").open()))
+    assert [int(r["frame"]) for r in rows] == list(range(30))
+    assert not [p for p in target.iterdir() if p.name.startswith(".")]
+    assert json.loads((target / "done.json").read_text())["frames"] == 30
+
+
+def test_ctrl_c_cancels_the_cluster_batch_and_a_rerun_resumes(local_ray, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    sample_clip(inputs / "long.avi", 90)
+    out = tmp_path / "out"
+    address = local_ray.get_runtime_context().gcs_address
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "tsfgui.cli", "analyze", str(inputs), "--out", str(out), "-q",
+                             "--cluster", address], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while not list((out / "long").glob(".frames.csv.*")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted" in err, err
+    assert not (out / "long" / "done.json").exists() and not (out / "long" / "frames.csv").exists()
+
+    report = analyze_batch([inputs], out, show_progress=False, cluster=address)
+    assert [o.status for o in report.outcomes] == ["done"] and report.outcomes[0].frames == 90
+    assert finished_files(out)["long"] == sorted(["done.json", "frames.csv", "events.csv", "events.json",
+                                                  "events_boris.xlsx", "long.eaf", "summary.png"])
+
+
+def test_project_analyze_on_the_cluster_stores_runs_and_then_skips_them(local_ray, tmp_path, media, capsys):
+    from tsfgui.cli import main
+    from tsfgui.project import Project
+
+    for name, frames in (("a", 10), ("b", 11)):  # different files (a project knows a copy by its content)
+        media.write_cv2(tmp_path / f"{name}.avi", "MJPG", frames)
+    project = str(tmp_path / "study.tsfproj")
+    assert main(["project", "new", project]) == 0
+    assert main(["project", "add", project, str(tmp_path / "a.avi"), str(tmp_path / "b.avi")]) == 0
+    capsys.readouterr()
+    assert main(["project", "analyze", project, "-q", "--cluster"]) == 0
+    assert "2 analysed, 0 skipped" in capsys.readouterr().out
+    with Project.open(project) as p:
+        assert [row["status"] for row in p.status_rows()] == ["analysed", "analysed"]
+    assert main(["project", "analyze", project, "-q", "--cluster"]) == 0
+    assert "0 analysed, 2 skipped" in capsys.readouterr().out
