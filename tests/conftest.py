@@ -115,3 +115,16 @@ def local_ray():
              logging_level=logging.ERROR)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> str:
+    """A weights file of the tiny TSFmicro configuration (random weights, seed 0)."""
+    import torch
+
+    from tsfgui.model import TSFmicro, TSFmicroConfig
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    TSFmicro(TSFmicroConfig.tiny()).save_pretrained(path)
+    return str(path)

@@ -20,7 +20,7 @@ def test_import_contracts_are_kept():
 
 def test_headless_packages_load_no_qt():
     code = ("import sys, tsfgui.io, tsfgui.face, tsfgui.samples, tsfgui.model, tsfgui.engine, tsfgui.export, "
-            "tsfgui.batch, tsfgui.project, tsfgui.cli; "
+            "tsfgui.session, tsfgui.batch, tsfgui.project, tsfgui.cli; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt', 'shiboken6')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -28,20 +28,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _cmd_gui(args: argparse.Namespace) -> int:
-    from tsfgui.io import SourceError, open_source
-
-    target = args.path
-    if target is not None:
-        try:  # validate before starting Qt, so a bad path is a one-line error
-            open_source(target, fps=args.fps).close()
-        except SourceError as exc:
-            raise UsageError(str(exc)) from None
+    # A path that cannot be read is not refused here: the window opens and shows why in its error bar,
+    # as File › Open does (a file manager starts tsfgui this way, and its user never sees stderr).
     from tsfgui.ui.app import run_gui  # Qt is imported only here
 
     if args.weights is not None and not Path(args.weights).is_file():
         raise UsageError(f"weights file not found: '{args.weights}'")
     weights = None if args.no_weights else (args.weights or "demo")
-    return run_gui(target, fps=args.fps, weights=weights)
+    return run_gui(args.path, fps=args.fps, weights=weights)
 
 
 def _cmd_review(args: argparse.Namespace) -> int:

@@ -261,3 +261,20 @@ def test_results_keep_flowing_through_a_long_stretch_without_a_face(sample_frame
     assert [index for index, _ in arrivals] == list(range(4 * FLUSH_FRAMES))
     assert arrivals[0][1] <= FLUSH_FRAMES, "a result waited for frames far beyond it"
     assert all(seen - index <= FLUSH_FRAMES for index, seen in arrivals)
+
+
+def test_live_gate_raises_a_reader_error_instead_of_ending_quietly():
+    """A failing frame callback (or camera driver) is an error for the consumer, not the end of the stream."""
+
+    def display(frame) -> None:
+        if frame.index == 5:
+            raise RuntimeError("display callback failed at frame 5")
+
+    with VideoFileSource(SAMPLE) as source:
+        gate = LatestFrame(source, on_frame=display)
+        taken = []
+        with pytest.raises(RuntimeError, match="display callback failed at frame 5"):
+            for frame in gate:
+                taken.append(frame.index)
+        gate.close()
+    assert all(i < 5 for i in taken)

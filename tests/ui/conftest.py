@@ -1,4 +1,5 @@
-"""UI test fixtures: a private results cache per test, and no thread left running after a test."""
+"""UI test fixtures: a private results cache per test, no thread left running after a test, and main
+windows that are closed (with their workers stopped) at the end of a test."""
 
 from __future__ import annotations
 
@@ -26,3 +27,24 @@ def no_leaked_threads(qapp):
     assert pool.activeThreadCount() == 0, "a test left a QThreadPool worker running"
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leaked, f"a test left threads running: {leaked}"
+
+
+@pytest.fixture
+def window(qtbot):
+    """``window(target, ...)`` makes a MainWindow; all are closed after the test and must leave no worker."""
+    from PySide6.QtCore import QThreadPool
+
+    from tsfgui.ui.main_window import MainWindow
+
+    windows = []
+
+    def make(*args, **kwargs):
+        w = MainWindow(*args, **kwargs)
+        qtbot.addWidget(w)
+        windows.append(w)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()
+    assert QThreadPool.globalInstance().activeThreadCount() == 0, "closing must stop the analysis worker"

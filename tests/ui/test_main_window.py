@@ -6,41 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QThreadPool  # noqa: E402
-
 from tsfgui.engine import FixedOnset  # noqa: E402
-from tsfgui.model import TSFmicro, TSFmicroConfig  # noqa: E402
-from tsfgui.ui.main_window import MainWindow  # noqa: E402
 
 SAMPLE = str(Path(__file__).resolve().parents[2] / "resources" / "sample_interview.mp4")
-
-
-@pytest.fixture
-def window(qtbot):
-    windows = []
-
-    def make(*args, **kwargs):
-        w = MainWindow(*args, **kwargs)
-        qtbot.addWidget(w)
-        windows.append(w)
-        return w
-
-    yield make
-    for w in windows:
-        w.close()
-    assert QThreadPool.globalInstance().activeThreadCount() == 0, "closing must stop the analysis worker"
-
-
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
-    TSFmicro(TSFmicroConfig.tiny()).save_pretrained(path)
-    return str(path)
 
 
 def test_analysis_runs_in_the_background_and_each_frame_shows_its_own_data(qtbot, window):
@@ -124,6 +95,22 @@ def test_inspector_shows_what_the_model_compared_for_that_frame(qtbot, window, t
     assert ys.min() >= y0 - (y1 - y0) and ys.max() <= y1 + (y1 - y0)
     w.set_heatmap(None)
     assert w.heatmap_item.image is None
+
+
+def test_the_weights_are_read_once_per_session_whatever_inspector_and_spotting_do(qtbot, window, tiny_weights):
+    w = window(SAMPLE, weights=tiny_weights)
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
+    qtbot.waitUntil(lambda: bool(w.events) and not w.spotting_running, timeout=120_000)
+    assert any(e.label for e in w.events)  # the intervals were classified with the model
+    for index in (150, 200):
+        with qtbot.waitSignal(w.inspectionShown, timeout=30_000, check_params_cb=lambda i, index=index: i == index):
+            w.seek(index)
+    w._spot_events()  # spotting again (as after re-opening from the cache) reads no file either
+    qtbot.waitUntil(lambda: bool(w.events) and not w.spotting_running, timeout=120_000)
+    assert w.models.loads == 1
+    w.load_weights(tiny_weights)  # another model: one more read, by the new session's service
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
+    assert w.models.loads == 1
 
 
 def test_transport_jumps_and_speed(qtbot, window):

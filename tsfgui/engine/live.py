@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from tsfgui.io import Frame, FrameSource, SourceError
+from tsfgui.io import Frame, FrameSource
 
 
 @dataclass
@@ -40,8 +40,9 @@ class LiveStats:
 class LatestFrame:
     """Iterate a source through a one-slot mailbox: each ``next()`` returns the newest frame not yet
     taken, waiting for one when none is new. With ``realtime=True`` a file is paced at its frame
-    rate, standing in for a camera. A source error is re-raised in the consumer after the frames
-    before it; :meth:`close` stops the reader."""
+    rate, standing in for a camera. Any error of the reader (the source, or ``on_frame``) is re-raised
+    in the consumer after the frames before it, never taken for the end of the stream; :meth:`close`
+    stops the reader."""
 
     def __init__(self, source: FrameSource, *, realtime: bool = False,
                  on_frame: Callable[[Frame], None] | None = None, stop: threading.Event | None = None):
@@ -72,7 +73,7 @@ class LatestFrame:
                     self._slot = frame
                     self.stats.delivered += 1
                     self._cond.notify()
-        except (SourceError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 (a driver's or a callback's error ends the stream as an error)
             self._error = exc
         finally:
             with self._cond:

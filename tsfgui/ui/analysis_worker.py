@@ -1,6 +1,7 @@
 """Runs the engine over a whole source in a background worker (superqt generator worker).
 
-The worker opens the source and the model in its own thread, analyses every frame and yields
+The worker opens the source and takes the session's model (:class:`~tsfgui.session.ModelService`,
+read from its file at the first use) in its own thread, analyses every frame and yields
 messages the UI applies on its thread: ``("model", description, device)`` once, then batches
 ``("results", [FrameResult, …], frames_done)`` at most every ``interval_s``. Results are compacted
 (no pixel data), so keeping one per frame of a long video stays small. Quitting is cooperative:
@@ -16,31 +17,9 @@ from superqt.utils import GeneratorWorker, thread_worker
 
 from tsfgui.engine import Analyzer, FrameResult, ReferencePolicy
 from tsfgui.io import SourceDamagedError, open_source
+from tsfgui.session import ModelService, describe_model
 
-
-def describe_model(model) -> str:
-    """One line naming a model: its label scheme and classes (and provenance when it has one)."""
-    if model is None:
-        return "no model loaded (difference signals only)"
-    names = ", ".join(model.class_names)
-    return f"TSFmicro {model.label_scheme} ({names})"
-
-
-def provenance_warning(provenance: dict | None) -> str | None:
-    """The warning a weights file's provenance carries (demo weights: synthetic data only), or None."""
-    provenance = provenance or {}
-    if provenance.get("warning"):
-        return str(provenance["warning"])
-    if provenance.get("synthetic") or provenance.get("validated_on_real_data") is False:
-        return "These weights were not validated on real micro-expression data; for demonstration only."
-    return None
-
-
-def load_weights(path: str):
-    """Load a weights file (safetensors, or a research checkpoint read safely)."""
-    from tsfgui.model import TSFmicro
-
-    return TSFmicro.from_pretrained(path)
+from .threads import relaying_errors
 
 
 def device_name(device) -> str:
@@ -52,14 +31,13 @@ def device_name(device) -> str:
     return "Apple GPU (MPS)" if device.type == "mps" else "CPU"
 
 
-def _analyse(target: str, fps: float | None, weights: str | None, batch_size: int,
+def _analyse(target: str, fps: float | None, models: ModelService, batch_size: int,
              interval_s: float, policy: ReferencePolicy | None) -> Iterator[tuple]:
-    model = load_weights(weights) if weights else None
+    model = models.get()
     source = open_source(target, fps=fps)
     try:
         analyzer = Analyzer(model, batch_size=batch_size, policy=policy)
-        yield ("model", describe_model(model), device_name(analyzer.device),
-               provenance_warning(getattr(model, "provenance", None)))
+        yield ("model", describe_model(model), device_name(analyzer.device), models.warning())
         chunk: list[FrameResult] = []
         last = time.perf_counter()
         done = 0
@@ -79,25 +57,26 @@ def _analyse(target: str, fps: float | None, weights: str | None, batch_size: in
         source.close()
 
 
-def start_analysis(target: str, *, fps: float | None = None, weights: str | None = None, batch_size: int = 8,
+def start_analysis(target: str, models: ModelService, *, fps: float | None = None, batch_size: int = 8,
                    interval_s: float = 0.1, policy: ReferencePolicy | None = None) -> GeneratorWorker:
-    """Create (not start) the worker that analyses ``target``; connect its signals, then ``.start()``."""
+    """Create (not start) the worker that analyses ``target`` with the session's model; connect its
+    signals, then ``.start()``."""
     # ignore_errors: the caller connects `errored` and shows the message; superqt must not re-raise it
-    return thread_worker(_analyse, start_thread=False, ignore_errors=True)(target, fps, weights, batch_size, interval_s, policy)
+    return thread_worker(relaying_errors, start_thread=False, ignore_errors=True)(_analyse, target, fps, models,
+                                                                                 batch_size, interval_s, policy)
 
 
-def _live(make_source, weights: str | None, policy: ReferencePolicy | None, realtime: bool, on_frame,
+def _live(make_source, models: ModelService, policy: ReferencePolicy | None, realtime: bool, on_frame,
           stop) -> Iterator[tuple]:
     from tsfgui.engine import LatestFrame
 
-    model = load_weights(weights) if weights else None
+    model = models.get()
     source = make_source()
     gate = LatestFrame(source, realtime=realtime, on_frame=on_frame, stop=stop)
     try:
         analyzer = Analyzer(model, batch_size=1, policy=policy, reserve_cpus=1)  # one core for camera and UI
         yield ("opened", source.info)
-        yield ("model", describe_model(model), device_name(analyzer.device),
-               provenance_warning(getattr(model, "provenance", None)))
+        yield ("model", describe_model(model), device_name(analyzer.device), models.warning())
         for result in analyzer.run(gate, should_stop=stop.is_set):
             stats = gate.stats
             yield ("live", result.compact(), stats.source_fps, stats.analysis_fps, stats.dropped)
@@ -106,10 +85,10 @@ def _live(make_source, weights: str | None, policy: ReferencePolicy | None, real
         source.close()
 
 
-def start_live(make_source, *, weights: str | None = None, policy: ReferencePolicy | None = None,
+def start_live(make_source, models: ModelService, *, policy: ReferencePolicy | None = None,
                realtime: bool = False, on_frame=None, stop=None) -> GeneratorWorker:
     """Create (not start) the worker of a live session: ``make_source()`` runs in the worker (opening
     a camera may take seconds); every frame goes to ``on_frame`` (reader thread) for display, the
     newest one to the model. Set the ``stop`` event to end it; the camera is released in the worker."""
-    return thread_worker(_live, start_thread=False, ignore_errors=True)(make_source, weights, policy, realtime,
-                                                                        on_frame, stop)
+    return thread_worker(relaying_errors, start_thread=False, ignore_errors=True)(_live, make_source, models, policy,
+                                                                                 realtime, on_frame, stop)

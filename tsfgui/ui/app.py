@@ -22,22 +22,28 @@ def display_problem() -> str | None:
             "session, or use the headless commands (see 'tsfgui --help')")
 
 
+def make_window(target: str | None = None, fps: float | None = None, weights: str | None = "demo"):
+    """The main window on ``target`` (default: the bundled sample); a target that cannot be opened
+    shows its error in the window. ``weights``: a file, ``"demo"`` (the demo weights when installed)
+    or None (no model). Needs a QApplication."""
+    from .main_window import MainWindow
+
+    if target is None and SAMPLE_VIDEO.exists():
+        target = str(SAMPLE_VIDEO)
+    return MainWindow(target, fps=fps, weights=default_weights() if weights == "demo" else weights)
+
+
 def run_gui(target: str | None = None, fps: float | None = None, weights: str | None = "demo") -> int:
-    """Show the main window on ``target`` (default: the bundled sample) until it is closed.
-    ``weights``: a weights file, ``"demo"`` (the demo weights when installed) or None (no model)."""
+    """Show the main window (see :func:`make_window`) until it is closed."""
     problem = display_problem()
     if problem:
         print(f"tsfgui: error: {problem}", file=sys.stderr)
         return 1
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import MainWindow
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("tsfgui")
-    if target is None and SAMPLE_VIDEO.exists():
-        target = str(SAMPLE_VIDEO)
-    window = MainWindow(target, fps=fps, weights=default_weights() if weights == "demo" else weights)
+    window = make_window(target, fps, weights)
     window.show()
     return app.exec()
 

@@ -103,7 +103,7 @@ class EventsMixin:
         generation = self._events_generation
         results: list[FrameResult] = [self.results[i] for i in sorted(self.results)]
         fps = self.info.fps
-        target, source_fps, weights = self._target, self._fps, self.weights
+        target, source_fps, models = self._target, self._fps, self.models
         self.spotting_running = True
         self.events_panel.clear("Spotting…")
 
@@ -111,12 +111,11 @@ class EventsMixin:
             from tsfgui.engine.interval_labels import classify_intervals
             from tsfgui.engine.spotting import spot
             from tsfgui.io import open_source
-            from tsfgui.model.weights import load_model
 
             try:
                 events = spot(results, fps)
-                if events and weights and target:  # each interval's class from its own onset and apex
-                    model = load_model(weights)
+                model = models.get() if events and target else None
+                if model is not None:  # each interval's class from its own onset and apex
                     with open_source(target, fps=source_fps) as source:
                         events = classify_intervals(model, source, events,
                                                     should_stop=lambda: generation != self._events_generation)

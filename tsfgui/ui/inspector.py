@@ -1,6 +1,6 @@
 """The attention inspector: what the model compared for one frame, and where it looked.
 
-:class:`InspectorWorker` (its own thread, its own copy of the source and model) rebuilds the exact
+:class:`InspectorWorker` (its own thread and copy of the source; the session's one model) rebuilds the exact
 aligned crops of a frame and of its reference from the stored alignment matrices, and computes the
 difference image and the heatmaps: Grad-CAM on the fused map, attention rollout, and the attention
 received in every layer and head of the spatial branch. :class:`InspectorPanel` shows them side by
@@ -21,6 +21,7 @@ from tsfgui.engine import FrameResult
 from tsfgui.face import warp_crop
 from tsfgui.io import SourceError, open_source
 from tsfgui.model.explain import attention_received, attention_rollout, difference_map, grad_cam
+from tsfgui.session import ModelService
 
 from .threads import SourceWorker
 
@@ -51,30 +52,32 @@ class InspectorWorker(SourceWorker):
 
     inspected = Signal(object)  # Inspection
 
-    def __init__(self, target: str, fps: float | None, weights: str | None):
+    def __init__(self, target: str, fps: float | None, models: ModelService):
         super().__init__()
-        self._target, self._fps, self._weights = target, fps, weights
+        self._target, self._fps, self._models = target, fps, models
         self._model = None
 
     @Slot()
     def work(self) -> None:
         try:
             self._source = open_source(self._target, fps=self._fps)
-            if self._weights:
-                from .analysis_worker import load_weights
-
-                self._model = load_weights(self._weights).eval()
+            self._model = self._models.get()
         except Exception as exc:  # shown in the panel; the app keeps running
             self.failed.emit(str(exc))
 
     @Slot(object)
     def inspect(self, request: InspectRequest) -> None:
+        """Answer every request with :attr:`inspected` or :attr:`failed`, whatever goes wrong, so the
+        window always knows this request is over and the next one is computed."""
         if self._source is None:
+            self.failed.emit("The inspector has no video open (see the error above).")
             return
         try:
             self.inspected.emit(self._compute(request))
-        except (SourceError, ValueError) as exc:
-            self.failed.emit(str(exc))
+        except SourceError as exc:
+            self.failed.emit(f"Frame {request.result.index} cannot be inspected: {exc}")
+        except Exception as exc:  # noqa: BLE001 (torch, OpenCV, a damaged result: shown, the next request works)
+            self.failed.emit(f"Frame {request.result.index} cannot be inspected: {type(exc).__name__}: {exc}")
 
     def _compute(self, request: InspectRequest) -> Inspection:
         face, ref_face = request.result.face, request.reference.face

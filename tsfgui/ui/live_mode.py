@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QInputDialog
 from tsfgui.io import FrameSource, WebcamSource, list_cameras
 
 from .analysis_worker import start_live
+from .threads import calling_relaying_errors
 
 
 class LiveModeMixin:
@@ -35,7 +36,7 @@ class LiveModeMixin:
         self._generation += 1
         generation = self._generation
         self._live_stop = threading.Event()
-        worker = start_live(make_source, weights=self.weights, policy=self.policy, realtime=realtime,
+        worker = start_live(make_source, self.models, policy=self.policy, realtime=realtime,
                             on_frame=self._on_live_frame, stop=self._live_stop)
         worker.yielded.connect(lambda message: self._on_live_message(generation, message))
         worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
@@ -89,15 +90,24 @@ class LiveModeMixin:
             self.live = False
             self.play_button.setEnabled(True)
 
-    def _ask_webcam(self) -> None:
+    def _ask_webcam(self, lister: Callable[[], list[int]] = list_cameras) -> None:
+        """List the cameras that open (in a worker), then let the person choose one; a failed listing
+        is said in the error bar."""
         self.statusBar().showMessage("Looking for cameras …")
         from superqt.utils import thread_worker
 
-        worker = thread_worker(list_cameras, start_thread=False, ignore_errors=True)()
+        worker = thread_worker(calling_relaying_errors, start_thread=False, ignore_errors=True)(lister)
         worker.returned.connect(self._choose_camera)
+        worker.errored.connect(self._camera_listing_failed)
         worker.start()
 
+    def _camera_listing_failed(self, exc: Exception) -> None:
+        self.statusBar().clearMessage()
+        self._set_error(f"Cannot look for cameras: {exc}. Check that the camera driver works and that this "
+                        "program may use the camera, then try File › Open webcam again.")
+
     def _choose_camera(self, cameras: list[int]) -> None:
+        self.statusBar().clearMessage()
         if not cameras:
             self._set_error("No camera found: none of the first cameras opened. Connect one, close other programs "
                             "that use it, and check the system's camera permission.")

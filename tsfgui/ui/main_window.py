@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMessageBox, QPr
 from tsfgui import export
 from tsfgui.engine import FixedOnset, FrameResult, NeutralBaseline, ReferencePolicy, RollingLag
 from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceInfo
+from tsfgui.session import ModelService, describe_model
 
 from .analysis_worker import start_analysis
 from .badge import EmotionBadge
@@ -42,10 +43,11 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
     inspectRequested = Signal(object)
     inspectionShown = Signal(int)
     eventsSpotted = Signal(int, object)  # generation, spotted intervals (or the exception)
+    cacheFailed = Signal(str)  # the results cache could not be written (from the writer thread)
 
     def __init__(self, target: str | None = None, fps: float | None = None, weights: str | None = None):
         self.results: dict[int, FrameResult] = {}
-        self.weights = weights
+        self.models = ModelService(weights)  # the weights are read once, by whichever user needs them first
         self.model_description = ""
         self.analysis_done = False
         self._worker = None
@@ -107,6 +109,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self.warning_banner.hide()
         self.centralWidget().layout().insertWidget(0, self.warning_banner)
         self.plots.seekRequested.connect(self.seek)
+        self.cacheFailed.connect(self._on_cache_failed)
         self.docks: dict[str, QDockWidget] = {}
         self._init_events()
         self.frameShown.connect(self._show_frame_analysis)
@@ -200,9 +203,14 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self._start_analysis()
         self._start_inspector()
 
+    @property
+    def weights(self) -> str | None:
+        """The weights file of the session's model (None: no model)."""
+        return self.models.weights
+
     def load_weights(self, path: str) -> None:
         """Use the model in ``path`` and analyse the open source again with it."""
-        self.weights = str(path)
+        self.models = ModelService(path)
         if self._target is not None:
             self.results.clear()
             self.analysis_done = False
@@ -222,7 +230,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self._stop_inspector()
         self.inspection = None
         self._inspector, self._inspector_thread = start_worker(
-            InspectorWorker, self._target, self._fps, self.weights,
+            InspectorWorker, self._target, self._fps, self.models,
             connect={"inspected": self._on_inspected, "failed": self._on_inspect_failed})
         self.inspectRequested.connect(self._inspector.inspect)
 
@@ -261,7 +269,12 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
 
     def _on_inspect_failed(self, message: str) -> None:
         self._inspecting = False
+        self.inspection = None
         self.inspector_panel.show_message(message)
+        self._redraw_heatmap()
+        if self._inspect_wanted is not None:  # a newer wish waited behind the failed one
+            wanted, self._inspect_wanted = self._inspect_wanted, None
+            self.request_inspection(wanted)
 
     def set_heatmap(self, kind: str | None) -> None:
         """Lay ``gradcam``, ``rollout``, ``attention`` or nothing (None) over the video."""
@@ -281,22 +294,6 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         rgba[..., :3] = HEATMAP_LUT[np.clip(on_frame * 255, 0, 255).astype(np.uint8)][..., :3]
         rgba[..., 3] = np.clip(on_frame * self.opacity.value() * 2.55, 0, 255).astype(np.uint8)
         self.heatmap_item.setImage(rgba, autoLevels=False, levels=(0, 255))
-
-    def _weights_warning(self) -> str | None:
-        """The warning stored in the weights file's metadata (read without loading the tensors)."""
-        if not self.weights:
-            return None
-        import json
-
-        from tsfgui.model.weights import WeightsError, read_metadata
-
-        try:
-            provenance = json.loads(read_metadata(self.weights).get("provenance") or "{}")
-        except (WeightsError, ValueError, OSError):
-            return None
-        from .analysis_worker import provenance_warning
-
-        return provenance_warning(provenance)
 
     def _cache_key(self) -> str | None:
         from tsfgui import __version__
@@ -320,11 +317,9 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             self.analysis_done = True
             self.from_cache = True
             names = next((r.class_names for r in cached if r.class_names), ())
-            from .analysis_worker import describe_model
-
             self.model_description = f"{'TSFmicro ' + ', '.join(names) if names else describe_model(None)}"
             self.model_label.setText(f"{self.model_description} · from cache · reference: {self.policy.describe()}")
-            self._set_warning(self._weights_warning())
+            self._set_warning(self.models.warning())
             self.progress.setRange(0, len(cached))
             self.progress.setValue(len(cached))
             if names:
@@ -336,7 +331,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             return
         self.from_cache = False
         self._cache_pending = key
-        worker = start_analysis(self._target, fps=self._fps, weights=self.weights, policy=self.policy)
+        worker = start_analysis(self._target, self.models, fps=self._fps, policy=self.policy)
         worker.yielded.connect(lambda message: self._on_message(generation, message))
         worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
         worker.finished.connect(lambda: self._on_finished(generation))
@@ -397,7 +392,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
     def _on_worker_error(self, generation: int, exc: Exception) -> None:
         self._failed_generation = generation
         if generation == self._generation:
-            self._set_error(f"Analysis stopped: {exc}")
+            self._set_error(f"{'Live analysis' if self.live else 'Analysis'} stopped: {exc}")
 
     def _on_finished(self, generation: int) -> None:
         # an error shown meanwhile for something else (an export) does not void a complete analysis
@@ -417,11 +412,15 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             try:
                 self.results_cache.save(key, results, names)
             except OSError as exc:  # a full or read-only disk only costs the next re-open some time
-                self.cache_error = f"Results not cached: {exc}"
+                self.cacheFailed.emit(f"Results not cached (re-opening this file will analyse it again): {exc}")
 
         self._join_cache_writer()
         self._cache_writer = threading.Thread(target=write, name="results-cache-writer")
         self._cache_writer.start()
+
+    def _on_cache_failed(self, message: str) -> None:
+        self.cache_error = message
+        self.statusBar().showMessage(message, 30_000)
 
     def _join_cache_writer(self) -> None:
         writer = getattr(self, "_cache_writer", None)

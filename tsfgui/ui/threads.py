@@ -1,6 +1,10 @@
-"""Long-lived QObject workers in their own QThread (superqt creates them; this stops them cleanly)."""
+"""Background work of the window: long-lived QObject workers in their own QThread (superqt creates
+them; this stops them cleanly), and the relay that makes every error of a superqt worker reach the
+window's ``errored`` handlers."""
 
 from __future__ import annotations
+
+from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QMetaObject, QObject, QThread, Qt, Signal, Slot
 from superqt.utils import new_worker_qthread
@@ -50,3 +54,28 @@ def stop_worker(worker: QObject | None, thread: QThread | None, timeout_ms: int 
         return
     QMetaObject.invokeMethod(worker, "shutdown", Qt.ConnectionType.QueuedConnection)
     thread.wait(timeout_ms)
+
+
+class WorkerError(Exception):
+    """An error of a background worker, relayed to the window.
+
+    superqt's workers do not emit ``errored`` for a ``RuntimeError`` (they take it for a deleted Qt
+    object and only warn), and torch and camera drivers raise ``RuntimeError``: wrapped in this
+    class, such an error reaches the error bar like any other."""
+
+
+def relaying_errors(function: Callable[..., Iterator[Any]], *args: Any) -> Iterator[Any]:
+    """For a superqt generator worker: the items of ``function(*args)``, a ``RuntimeError`` re-raised
+    as :class:`WorkerError` (same message)."""
+    try:
+        yield from function(*args)
+    except RuntimeError as exc:
+        raise WorkerError(str(exc) or type(exc).__name__) from exc
+
+
+def calling_relaying_errors(function: Callable[..., Any], *args: Any) -> Any:
+    """For a superqt function worker: ``function(*args)``, a ``RuntimeError`` re-raised as :class:`WorkerError`."""
+    try:
+        return function(*args)
+    except RuntimeError as exc:
+        raise WorkerError(str(exc) or type(exc).__name__) from exc
