@@ -43,8 +43,10 @@ def results_dir(project: "Project") -> Path:
 
 
 def run_identity(weights_fingerprint: str | None, settings: dict) -> str:
-    """What makes two runs the same: the weights' content and the settings (not paths or times)."""
-    blob = json.dumps({"weights": weights_fingerprint, "settings": settings}, sort_keys=True)
+    """What makes two runs the same: the weights' content and the settings that change results (not
+    paths, times, or the batch size of model calls)."""
+    kept = {k: v for k, v in settings.items() if k != "batch_size"}
+    blob = json.dumps({"weights": weights_fingerprint, "settings": kept}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
 
