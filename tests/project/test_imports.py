@@ -47,11 +47,16 @@ EAF = """<?xml version="1.0" encoding="UTF-8"?>
     <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a2" TIME_SLOT_REF1="ts3" TIME_SLOT_REF2="ts4">
       <ANNOTATION_VALUE>happy</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
   </TIER>
+  <TIER LINGUISTIC_TYPE_REF="assoc" PARENT_REF="coder B" TIER_ID="coder B AUs">
+    <ANNOTATION><REF_ANNOTATION ANNOTATION_ID="a4" ANNOTATION_REF="a2">
+      <ANNOTATION_VALUE>AU6+AU12C</ANNOTATION_VALUE></REF_ANNOTATION></ANNOTATION>
+  </TIER>
   <TIER LINGUISTIC_TYPE_REF="default" TIER_ID="speech">
     <ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a3" TIME_SLOT_REF1="ts5" TIME_SLOT_REF2="ts6">
       <ANNOTATION_VALUE>hello</ANNOTATION_VALUE></ALIGNABLE_ANNOTATION></ANNOTATION>
   </TIER>
   <LINGUISTIC_TYPE LINGUISTIC_TYPE_ID="default" TIME_ALIGNABLE="true"/>
+  <LINGUISTIC_TYPE LINGUISTIC_TYPE_ID="assoc" TIME_ALIGNABLE="false" CONSTRAINTS="Symbolic_Association"/>
 </ANNOTATION_DOCUMENT>
 """
 
@@ -67,7 +72,7 @@ def test_elan_tier_is_chosen_and_times_become_frames(project, tmp_path):
     import_file(project, "B", eaf, tier="coder B")
     # 25 fps: 200 ms = frame 5, 480 ms = frame 12; apex from the value; the second has none: the middle
     assert _added(project, "B") == [(5, 7, 12, "micro", "negative", "4+7", "brow lowerer"),
-                                    (25, 30, 35, "micro", "happy", "", "")]
+                                    (25, 30, 35, "micro", "happy", "6+12C", "")]  # AUs from the dependent tier
 
 
 def test_elan_annotation_without_time_is_refused(project, tmp_path):

@@ -5,7 +5,9 @@ Formats (``fmt``; guessed from the file when not given):
 - ``eaf``: ELAN. Time-aligned annotations of one tier (``tier``), or of the tiers whose names say
   ``expression`` (what tsfgui writes), or of the only tier that has any. Kind from the tier name
   (micro/macro) or the duration. Values as tsfgui writes them (``label; AU 1+2; apex 25; note: …``) or
-  free text (the label). Linked to the recording named by the file's media.
+  free text (the label); action units, notes and labels may also come from dependent tiers named so
+  (``AU``/``FACS``, ``note``/``comment``, ``label``/``emotion``). Linked to the recording named by the
+  file's media.
 - ``boris``: BORIS exports (``.csv``, ``.tsv``, ``.xlsx``): aggregated (``Start (s)``/``Stop (s)``),
   tabular events (``Time`` with ``Status`` START/STOP) or the import sheet tsfgui writes (``time``,
   ``code``, ``modifier`` in start/stop row pairs). The behaviour/code names the kind, the modifier the label.
@@ -126,6 +128,7 @@ def read_eaf(path: Path, tier: str | None = None) -> list[Annotation]:
     out = []
     for name in chosen:
         kind = "micro" if "micro" in name.lower() else "macro" if "macro" in name.lower() else None
+        dependent = _dependent_values(tiers, name)
         for a in tiers[name].iter("ALIGNABLE_ANNOTATION"):
             aid = a.get("ANNOTATION_ID", "?")
             where = f"tier '{name}', annotation {aid}"
@@ -138,8 +141,29 @@ def read_eaf(path: Path, tier: str | None = None) -> list[Annotation]:
             if apex is not None and not apex.isdigit():
                 raise ImportFileError(f"{path}: {where}: apex '{apex}' is not a frame number")
             fields.setdefault("kind", kind)
+            fields.update(dependent.get(aid, {}))
             out.append(Annotation(where, t1 / 1000.0, None, t2 / 1000.0, "seconds", recording=hint,
                                   apex_index=None if apex is None else int(apex), **fields))
+    return out
+
+
+def _dependent_values(tiers: dict, parent: str) -> dict[str, dict[str, str]]:
+    """Fields from the tiers that depend on ``parent`` (ELAN's symbolic association): a child tier named
+    like ``AU``/``FACS`` gives the action units, ``note``/``comment`` the note, ``label``/``emotion`` the
+    label, keyed by the parent annotation's id."""
+    out: dict[str, dict[str, str]] = {}
+    for name, tier in tiers.items():
+        if tier.get("PARENT_REF") != parent:
+            continue
+        low = name.lower()
+        field = ("aus" if re.search(r"\bau|facs|action", low) else "note" if re.search(r"note|comment", low)
+                 else "label" if re.search(r"label|emotion|class", low) else None)
+        if field is None:
+            continue
+        for ref in tier.iter("REF_ANNOTATION"):
+            value = (ref.findtext("ANNOTATION_VALUE") or "").strip()
+            if value:
+                out.setdefault(ref.get("ANNOTATION_REF", ""), {})[field] = value
     return out
 
 
