@@ -101,6 +101,12 @@ def test_boris_exports(project, tmp_path):
     book.save(tmp_path / "aggregated.xlsx")
     import_file(project, "C", tmp_path / "aggregated.xlsx")
     assert _added(project, "C") == [(10, 15, 20, "micro", "surprise", "", "")]
+    boris8 = tmp_path / "boris8.tsv"  # BORIS 8's tabular export: the START/STOP column is "Behavior type"
+    boris8.write_text("Observation id\tSubject\tBehavior\tModifier #1\tBehavior type\tTime\tComment\n"
+                      "interview\tP1\tmicro-expression\tnegative\tSTART\t1.2\t\n"
+                      "interview\tP1\tmicro-expression\tnegative\tSTOP\t1.6\t\n")
+    import_file(project, "D", boris8)
+    assert _added(project, "D") == [(30, 35, 40, "micro", "negative", "", "")]
 
 
 def test_boris_stop_without_start_names_the_row(project, tmp_path):

@@ -252,7 +252,8 @@ def read_events_csv(path: Path, rows: list[list[str]] | None = None) -> list[Ann
 
 def read_boris(path: Path, rows: list[list[str]] | None = None) -> list[Annotation]:
     rows = rows if rows is not None else _table(path)
-    found = (_header(rows, ("start (s)",), ("stop (s)",)) or _header(rows, ("time",), ("status",), ("behavior",))
+    found = (_header(rows, ("start (s)",), ("stop (s)",))
+             or _header(rows, ("time",), ("status", "behavior type"), ("behavior",))
              or _header(rows, ("time",), ("code",)))
     if found is None:
         raise ImportFileError(f"{path}: not a BORIS export: no 'Start (s)'/'Stop (s)', 'Time'/'Status'/'Behavior' "
@@ -280,12 +281,12 @@ def read_boris(path: Path, rows: list[list[str]] | None = None) -> list[Annotati
             out.append(annotation(where, start, stop, behaviour, row))
             continue
         t = _number(path, where, "time", _get(row, cols, "time"))
-        status = _get(row, cols, "status").upper()
+        status = _get(row, cols, "status", "behavior type").upper()  # BORIS 8 names the column "Behavior type"
         key = behaviour + "\0" + _get(row, cols, "subject")
         if status == "POINT":
             raise ImportFileError(f"{path}: {where}: '{behaviour}' is a point event; only state events "
                                   f"(START/STOP) have an onset and an offset")
-        starts = status == "START" or (not status and key not in open_)
+        starts = status == "START" or (status != "STOP" and key not in open_)  # no START/STOP: rows alternate
         if starts:
             if key in open_:
                 raise ImportFileError(f"{path}: {where}: '{behaviour}' starts again before it stopped "
