@@ -104,6 +104,7 @@ def test_a_read_only_file_opens_read_only_with_a_clear_message(project, tmp_path
         with Project.open(path, read_only=os.geteuid() == 0) as p:
             assert p.read_only
             assert p.events(rec.id, "A")[0].status == "accepted"
+            assert {e.status for e in p.events(rec.id, "nobody yet")} == {"proposed"}  # reading adds no coder
             with pytest.raises(ProjectError, match="open read-only"):
                 p.decide("A", p.proposals(rec.id)[1].proposal_id, "accepted")
     finally:

@@ -58,27 +58,33 @@ def _event(d: sqlite3.Row, p: sqlite3.Row | None, coder: str) -> Event:
                  coder=coder, decided_at=d["decided_at"])
 
 
+def _coder_id(project: Project, coder: str) -> int | None:
+    """The coder's id, or None for a name not in the project yet (reading never adds a coder)."""
+    row = project.conn.execute("SELECT id FROM coders WHERE name = ?", (coder.strip(),)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def events(project: Project, recording_id: int, coder: str) -> list[Event]:
-    c = project.coder(coder)
+    cid = _coder_id(project, coder)
     conn = project.conn
     run = project.current_run(recording_id)
     decided = {r["proposal_id"]: r for r in conn.execute(
-        "SELECT * FROM decisions WHERE coder_id = ? AND recording_id = ?", (c.id, recording_id))}
+        "SELECT * FROM decisions WHERE coder_id = ? AND recording_id = ?", (cid, recording_id))}
     out: list[Event] = []
     seen: set[int] = set()
     if run is not None:
         for p in conn.execute("SELECT * FROM proposals WHERE run_id = ?", (run.id,)):
             d = decided.get(p["id"])
-            out.append(_event(d, p, c.name) if d is not None else proposal_event(p, c.name))
+            out.append(_event(d, p, coder.strip()) if d is not None else proposal_event(p, coder.strip()))
             seen.add(p["id"])
     for pid, d in decided.items():
         if pid is None or pid in seen:
             continue
         p = conn.execute("SELECT * FROM proposals WHERE id = ?", (pid,)).fetchone()
-        out.append(_event(d, p, c.name))
+        out.append(_event(d, p, coder.strip()))
     for d in conn.execute("SELECT * FROM decisions WHERE coder_id = ? AND recording_id = ? AND proposal_id IS NULL",
-                          (c.id, recording_id)):
-        out.append(_event(d, None, c.name))
+                          (cid, recording_id)):
+        out.append(_event(d, None, coder.strip()))
     return sorted(out, key=lambda e: (e.onset, e.offset, e.proposal_id or 0, e.decision_id or 0))
 
 
@@ -313,10 +319,10 @@ def delete_added(project: Project, coder: str, decision_id: int) -> Change:
 # undo / redo -----------------------------------------------------------------------------------------------
 
 def stacks(project: Project, coder: str) -> tuple[list[int], list[int]]:
-    c = project.coder(coder)
+    cid = _coder_id(project, coder)
     applied: list[int] = []
     undone: list[int] = []
-    for r in project.conn.execute("SELECT id, action, target FROM changes WHERE coder_id = ? ORDER BY id", (c.id,)):
+    for r in project.conn.execute("SELECT id, action, target FROM changes WHERE coder_id = ? ORDER BY id", (cid,)):
         if r["action"] in ("record", "import"):
             applied.append(r["id"])
             undone.clear()
