@@ -32,12 +32,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -47,9 +44,7 @@ from tsfgui.model import (
     TSFmicro, TSFmicroConfig, configure_threads, count_flops, fast_kernels, select_device, tune_allocator,
 )
 from tsfgui.model import ops
-from tsfgui.model.cpu_features import ISA_CAP_ENV, cpu_features
-
-_CAP_MARK = "TSFGUI_BENCH_ISA"
+from tsfgui.model.cpu_features import cpu_features, run_capped
 
 
 def _sync(device: torch.device) -> None:
@@ -207,22 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _rerun_capped(isa: str, argv: Sequence[str]) -> int | None:
-    """Run this benchmark in a child process with the ISA caps set; None when they are already set."""
-    want = ISA_CAP_ENV[isa]
-    if os.environ.get(_CAP_MARK) == isa and all(os.environ.get(k) == v for k, v in want.items()):
-        return None
-    env = {**os.environ, **want, _CAP_MARK: isa}
-    root = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return subprocess.call([sys.executable, str(Path(__file__).resolve()), *argv], env=env)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     if args.isa != "native":
-        code = _rerun_capped(args.isa, argv)
+        code = run_capped(args.isa, __file__, argv)
         if code is not None:
             return code
     device = select_device(None if args.device == "auto" else args.device)

@@ -37,6 +37,9 @@ def test_default_classifies_spotted_intervals_only_and_per_frame_model_adds_fram
     assert all(r["label"] == "" for r in rows)
     assert events and all(e["label"] in done["classes"] for e in events)
     assert done["per_frame_model"] is False and done["classes"] == ["negative", "positive", "surprise"]
+    stages = done["seconds_per_stage"]  # where the time went, for bench engine and curious users
+    assert stages["model on every frame"] == 0 and stages["model on spotted intervals"] > 0
+    assert stages["face tracking"] > 0 and stages["signals (difference, flow, pose)"] > 0
 
     report = analyze_batch([clip], tmp_path / "every", weights=str(DEMO_WEIGHTS), show_progress=False,
                            per_frame_model=True)

@@ -257,6 +257,8 @@ def test_run_with_indices_and_timestamps(smooth_video, detector, predictor):
 def test_tracker_settings_are_checked():
     with pytest.raises(ValueError, match="detect_every"):
         TrackerSettings(detect_every=0)
+    with pytest.raises(ValueError, match="search_every"):
+        TrackerSettings(search_every=0)
 
 
 def _two_faces(photo) -> np.ndarray:
@@ -299,3 +301,35 @@ def test_a_turned_face_the_detector_misses_is_kept_by_the_search_around_it(photo
     tracker = FaceTracker(TrackerSettings(detect_every=3), detector=detector, predictor=predictor)
     kept = [any(covers(o.bbox, p) for o in tracker.update(f).faces) for f, p in zip(frames, truth)]
     assert all(kept), f"lost in frames {[i for i, k in enumerate(kept) if not k]}"
+
+
+def test_detect_near_finds_the_face_at_its_box_and_nothing_where_there_is_none(photo, detector):
+    from tsfgui.face.tracker import iou
+
+    whole = detector.detect(photo)
+    assert whole
+    for face_px in (None, 120):  # the wide search, and the cheap confirmation at the face's own scale
+        near = detector.detect_near(photo, whole[0].bbox, face_px=face_px)
+        assert near and iou(near[0].bbox, whole[0].bbox) > 0.6
+    x0, y0, x1, y1 = whole[0].bbox
+    blank = photo.copy()
+    blank[int(y0):int(y1), int(x0):int(x1)] = 90
+    assert detector.detect_near(blank, whole[0].bbox, widen=1.2, face_px=120) == []
+
+
+def test_a_face_entering_while_another_is_followed_is_found_by_the_next_search(photo, synth, centre, detector,
+                                                                               predictor):
+    settings = TrackerSettings(detect_every=5, search_every=12)
+    tracker = FaceTracker(settings, detector=detector, predictor=predictor)
+    counts = []
+    for t in range(30):
+        canvas = np.full((512, 1024, 3), 90, np.uint8)
+        canvas[:, :512] = synth.render(photo, synth.head_motion(t, centre, offset=(0, 0)), size=(512, 512))
+        if t >= 3:  # the second face enters after the first search; checks on the first keep passing
+            canvas[:, 512:] = photo
+        ff = tracker.update(canvas)
+        assert ff.primary is not None and ff.primary.bbox[0] < 512
+        counts.append(len(ff.faces))
+    first_seen = counts.index(2)
+    assert 3 < first_seen <= 3 + settings.search_every  # not at once: the faces followed are only confirmed
+    assert counts[first_seen:] == [2] * (30 - first_seen)

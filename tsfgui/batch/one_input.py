@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +40,8 @@ class InputOutcome:
     frames: int = 0
     seconds: float = 0.0
     message: str = ""
+    #: seconds per stage of a finished analysis (see :func:`analyze_one`)
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def _identity(source: Path, weights: str | None, settings: dict) -> dict:
@@ -72,6 +74,7 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
                             batch_size=settings["batch_size"], device=device)
         names = analyzer.class_names  # the per-frame probability columns: none in the two-stage default
         recorder = SignalRecorder()
+        stage1 = time.perf_counter()
         frames = export.writer("frames-csv")
         with export.frames_csv_stream(frames.default_path(out_dir, out_dir.name), names) as rows:
             try:
@@ -84,18 +87,29 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
                 warning = str(exc)
         count = rows.rows
         info = source.info
+    stats = analyzer.stats
+    stages = {"face tracking": stats.face_seconds, "signals (difference, flow, pose)": stats.signal_seconds,
+              "model on every frame": stats.model_seconds}
+    stages["decoding wait, CSV rows, recorder"] = time.perf_counter() - stage1 - sum(stages.values())
+    mark = time.perf_counter()
     events = recorder.spot(info.fps, settings.get("spotting") and SpotSettings(**settings["spotting"]))
+    stages["spotting"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     if model is not None and events:  # each interval's class from its own onset and apex frames
         with open_source(source_path, fps=settings.get("fps")) as source:
             events = classify_intervals(model, source, events, device=device, tracker=analyzer.tracker)
+    stages["model on spotted intervals"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     classes = tuple(model.class_names) if model is not None else ()
     data = export.ExportData(fps=info.fps, class_names=classes, events=events, signals=recorder,
                              media=source_path if source_path.is_file() else None, title=source_path.name)
     for writer in export.writers("events") + export.writers("summary"):
         writer.write(writer.default_path(out_dir, out_dir.name), data)
+    stages["event files and summary plot"] = time.perf_counter() - mark
     summary = {"identity": identity, "frames": count, "events": len(events), "fps": info.fps, "width": info.width,
                "height": info.height, "classes": list(classes), "per_frame_model": per_frame, "warning": warning,
-               "seconds": round(time.perf_counter() - start, 2)}
+               "seconds": round(time.perf_counter() - start, 2),
+               "seconds_per_stage": {k: round(v, 3) for k, v in stages.items()}}
     with atomic_write(done_file, encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2)
-    return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning)
+    return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning, stages)

@@ -21,6 +21,7 @@ import torch
 
 from tsfgui.face import FaceObservation, FaceTracker, detect_and_align, region_masks
 from tsfgui.io import Frame, FrameSource
+from tsfgui.io.read_ahead import read_ahead
 from tsfgui.model import TSFmicro, configure_threads, select_device, tune_allocator
 from tsfgui.model.explain import attention_received, attention_rollout, grad_cam, temporal_signal
 
@@ -39,12 +40,15 @@ FLUSH_SECONDS = 1.0
 
 @dataclass
 class AnalyzerStats:
-    """Counters of one run: frames seen, frames the model ran on, reference embeddings computed."""
+    """Counters of one run: frames seen, frames the model ran on, reference embeddings computed, and
+    seconds spent per step (face tracking; difference, flow and pose signals; the model)."""
 
     frames: int = 0
     analysed: int = 0
     no_face: int = 0
     embedded: int = 0
+    face_seconds: float = 0.0
+    signal_seconds: float = 0.0
     model_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
@@ -112,7 +116,7 @@ class Analyzer:
             end = stop if stop is not None else len(source)
             frames = (source.read(i) for i in range(start, end))
         else:
-            frames = source
+            frames = read_ahead(source)  # decoding overlaps the analysis (its own decoder: read() stays free)
         yield from self.run(frames, should_stop=should_stop)
 
     def run(self, frames: Iterable[Frame], *, should_stop: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
@@ -144,7 +148,17 @@ class Analyzer:
 
     def _prepare(self, frame: Frame) -> _Pending:
         index, timestamp_ms, image = frame
+        started = time.perf_counter()
         faces = self.tracker.update(image, index=index, timestamp_ms=timestamp_ms)
+        tracked = time.perf_counter()
+        self.stats.face_seconds += tracked - started
+        try:
+            return self._signals(index, timestamp_ms, image, faces)
+        finally:
+            self.stats.signal_seconds += time.perf_counter() - tracked
+
+    def _signals(self, index: int, timestamp_ms: float, image: np.ndarray, faces) -> _Pending:
+        """Pose, reference choice, difference and flow signals of one tracked frame."""
         face: FaceObservation | None = faces.primary
         self.stats.frames += 1
         result = FrameResult(index, timestamp_ms, face, faces_in_frame=len(faces.faces),

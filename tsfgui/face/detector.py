@@ -113,8 +113,7 @@ class FaceDetector:
     def detect(self, frame: np.ndarray, *, threshold: float | None = None) -> list[Detection]:
         """Detect faces in a frame: BGR, BGRA, or gray (``H×W`` or ``H×W×1``). ``threshold``
         overrides the settings' minimum score (HOG margin or CNN confidence)."""
-        gray_input = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1)
-        image = to_gray(frame) if gray_input else to_bgr(frame)
+        image = _detection_image(frame)
         s = self.settings
         f = detection_scale(image.shape, s)
         if f != 1.0:
@@ -125,34 +124,59 @@ class FaceDetector:
             fx, fy = w / image.shape[1], h / image.shape[0]
         else:
             small, fx, fy = image, 1.0, 1.0
-        with _MODEL_LOCK:
-            if s.method == "cnn":
-                least = s.cnn_threshold if threshold is None else threshold
-                found = [(d.rect, float(d.confidence)) for d in self._model(small, s.upsample)]
-                found = [(r, c) for r, c in found if c >= least]
-            else:
-                least = s.threshold if threshold is None else threshold
-                rects, scores, _ = self._model.run(small, s.upsample, least)
-                found = list(zip(rects, (float(x) for x in scores)))
-        out = []
-        for r, score in found:
-            x0, y0 = r.left() / fx, r.top() / fy
-            x1, y1 = (r.right() + 1) / fx, (r.bottom() + 1) / fy
-            out.append(Detection((float(x0), float(y0), float(x1), float(y1)), score))
-        out.sort(key=lambda d: -d.score)
-        return out
+        return self._run(small, s.upsample, threshold, fx, fy, 0.0, 0.0)
 
-    def detect_near(self, frame: np.ndarray, box: BBox, *, widen: float = 2.0,
-                    threshold: float | None = None) -> list[Detection]:
+    def detect_near(self, frame: np.ndarray, box: BBox, *, widen: float = 2.0, threshold: float | None = None,
+                    face_px: int | None = None) -> list[Detection]:
         """Detect faces in the region ``widen`` × the side of ``box`` around its centre (a face
         the tracker followed a moment ago), with ``threshold`` instead of the settings' score: a
-        wider, more permissive search where a face is expected. Boxes are in frame pixels."""
+        wider, more permissive search where a face is expected. Boxes are in frame pixels.
+
+        ``face_px``: scale the region so a face of the box's size is about that many pixels and
+        scan it without upsampling — the cheap confirmation of a face followed with confidence, at
+        its own scale (10–20× cheaper than a whole 640×480 frame scanned at twice its size).
+        """
         h, w = frame.shape[:2]
+        side = max(box[2] - box[0], box[3] - box[1], 1.0)
         cx, cy = (box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0
-        half = widen * max(box[2] - box[0], box[3] - box[1]) / 2.0
+        half = widen * side / 2.0
         x0, y0 = max(int(cx - half), 0), max(int(cy - half), 0)
         x1, y1 = min(int(cx + half) + 1, w), min(int(cy + half) + 1, h)
         if x1 - x0 < 32 or y1 - y0 < 32:
             return []
-        found = self.detect(frame[y0:y1, x0:x1], threshold=threshold)
-        return [Detection((d.bbox[0] + x0, d.bbox[1] + y0, d.bbox[2] + x0, d.bbox[3] + y0), d.score) for d in found]
+        if face_px is None:
+            found = self.detect(frame[y0:y1, x0:x1], threshold=threshold)
+            return [Detection((d.bbox[0] + x0, d.bbox[1] + y0, d.bbox[2] + x0, d.bbox[3] + y0), d.score)
+                    for d in found]
+        region = _detection_image(frame[y0:y1, x0:x1])
+        f = face_px / side
+        rw, rh = max(int(round(region.shape[1] * f)), 1), max(int(round(region.shape[0] * f)), 1)
+        small = cv2.resize(region, (rw, rh), interpolation=cv2.INTER_AREA if f < 1.0 else cv2.INTER_LINEAR)
+        return self._run(small, 0, threshold, rw / region.shape[1], rh / region.shape[0], x0, y0)
+
+    def _run(self, small: np.ndarray, upsample: int, threshold: float | None, fx: float, fy: float,
+             ox: float, oy: float) -> list[Detection]:
+        """Run the model on ``small``: the frame region at ``ox, oy`` scaled by ``fx, fy``."""
+        s = self.settings
+        with _MODEL_LOCK:
+            if s.method == "cnn":
+                least = s.cnn_threshold if threshold is None else threshold
+                found = [(d.rect, float(d.confidence)) for d in self._model(small, upsample)]
+                found = [(r, c) for r, c in found if c >= least]
+            else:
+                least = s.threshold if threshold is None else threshold
+                rects, scores, _ = self._model.run(small, upsample, least)
+                found = list(zip(rects, (float(x) for x in scores)))
+        out = []
+        for r, score in found:
+            x0, y0 = ox + r.left() / fx, oy + r.top() / fy
+            x1, y1 = ox + (r.right() + 1) / fx, oy + (r.bottom() + 1) / fy
+            out.append(Detection((float(x0), float(y0), float(x1), float(y1)), score))
+        out.sort(key=lambda d: -d.score)
+        return out
+
+
+def _detection_image(frame: np.ndarray) -> np.ndarray:
+    """Colour frames as BGR, gray ones (``H×W`` or ``H×W×1``) as gray: what the detector scans."""
+    gray_input = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1)
+    return to_gray(frame) if gray_input else to_bgr(frame)

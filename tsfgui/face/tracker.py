@@ -13,7 +13,11 @@ Per frame, :meth:`FaceTracker.update`:
 3. **Detect** on the first frame, every ``detect_every`` frames, after a failed check, on every
    frame while no face is present, and every ``lost_detect_every`` frames while a face followed
    before is missing (lost in the last ``keep_lost_frames`` frames: a head that turned away is found
-   again within a few frames of turning back, even while other faces are tracked). Detections are matched to tracks by IoU (greedy, ≥ ``iou_match``);
+   again within a few frames of turning back, even while other faces are tracked). While every
+   face followed passes its checks, a scheduled detection only confirms them: it scans the region
+   around each at the face's own scale (``detect_near``, far cheaper than the whole frame), and the
+   whole frame is searched every ``search_every`` frames for faces entering the picture.
+   Detections are matched to tracks by IoU (greedy, ≥ ``iou_match``);
    matched faces are FOUND and keep their id; a followed face the whole-frame detection missed is
    searched for again around its box (``near_widen`` × its side, detector score ≥ ``near_threshold``)
    — the wider, more permissive search for a face whose tracking just became uncertain; tracks lost in the last ``keep_lost_frames`` frames can
@@ -65,6 +69,8 @@ from .observation import FaceObservation, FrameFaces, Quality
 from .smoothing import OneEuroFilter
 
 _THUMB = 32
+#: side (px) a followed face is scaled to for its confirming detection (HOG's window is 80 px)
+CONFIRM_FACE_PX = 120
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,11 @@ class TrackerSettings:
     ``iou_match``: minimum IoU to match a detection to a track. ``jump_threshold``: stable-landmark
     displacement (fraction of the box side) that calls for re-detection. ``max_outside``: fraction
     of the box outside the frame that calls for re-detection. ``min_similarity``: minimum thumbnail
-    correlation with the face at its last detection. ``max_missed``: scheduled detections in a row
+    correlation with the face at its last detection. ``search_every``: frames between detections
+    on the whole frame while every followed face passes its checks; the scheduled detections in
+    between look only around those faces (at their own scale: far cheaper), so a new face entering
+    the picture is found within ``search_every`` frames (a lost face is searched for on the whole
+    frame every ``lost_detect_every`` frames, a failed check detects on the whole frame at once). ``max_missed``: scheduled detections in a row
     that may miss a well-tracked face. ``keep_lost_frames``: how long a lost face's id is kept for
     re-identification. ``smooth``: smooth the alignment (one-euro: ``min_cutoff`` Hz, ``beta``,
     ``d_cutoff`` Hz; ``reset_distance`` crop pixels; ``max_gap_s`` seconds without the face restarts
@@ -93,6 +103,7 @@ class TrackerSettings:
     lost_detect_every: int = 3
     near_widen: float = 2.0
     near_threshold: float = 0.0
+    search_every: int = 150
     max_faces: int = 8
     iou_match: float = 0.3
     jump_threshold: float = 0.15
@@ -113,6 +124,8 @@ class TrackerSettings:
         if self.detect_every < 1 or self.lost_detect_every < 1:
             raise ValueError(f"detect_every and lost_detect_every must be at least 1, got {self.detect_every} "
                              f"and {self.lost_detect_every}")
+        if self.search_every < 1:
+            raise ValueError(f"search_every must be at least 1, got {self.search_every}")
         if self.max_faces < 1:
             raise ValueError(f"max_faces must be at least 1, got {self.max_faces}")
         if self.fps <= 0:
@@ -200,6 +213,7 @@ class FaceTracker:
         self._primary: int | None = None
         self._next_index = 0
         self._since_detect = 0
+        self._since_search = 0  # frames since the last detection on the whole frame
         if not hasattr(self, "_ids"):
             self._ids = itertools.count()
 
@@ -234,9 +248,15 @@ class FaceTracker:
                 tracked[tr.id] = lm
                 failed |= lm is None
 
+        self._since_search += 1
         if scheduled or failed:
             self._since_detect = 0
-            self._detect_and_assign(det_image, gray, tracked)
+            # every face followed and passing its checks: confirm them where they are, unless a search is due
+            confident = not failed and active and len(active) == len(self._tracks)
+            near = active if (confident and self._since_search < s.search_every) else None
+            if near is None:
+                self._since_search = 0
+            self._detect_and_assign(det_image, gray, tracked, near)
         else:
             self._since_detect += 1
             for tr in active:
@@ -283,10 +303,18 @@ class FaceTracker:
         return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
     def _detect_and_assign(
-        self, det_image: np.ndarray, gray: np.ndarray, tracked: dict[int, np.ndarray | None]
+        self, det_image: np.ndarray, gray: np.ndarray, tracked: dict[int, np.ndarray | None],
+        near: list[_Track] | None = None,
     ) -> None:
+        """Detect (on the whole frame, or only around the faces ``near``) and match detections to tracks."""
         s = self.settings
-        detections = self.detector.detect(det_image)
+        if near is None:
+            detections = self.detector.detect(det_image)
+        else:
+            detections = []
+            for tr in near:
+                detections += [d for d in self.detector.detect_near(det_image, tr.bbox, face_px=CONFIRM_FACE_PX)
+                               if all(iou(d.bbox, e.bbox) < 0.5 for e in detections)]
         # boxes to match against: this frame's tracked box when there is one, else the last box
         boxes: dict[int, BBox] = {}
         for tr in self._tracks:

@@ -16,12 +16,15 @@ from __future__ import annotations
 import functools
 import os
 import platform
+import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
 
 import torch
 
-__all__ = ["CpuFeatures", "cpu_features", "ISA_CAP_ENV"]
+__all__ = ["CpuFeatures", "cpu_features", "ISA_CAP_ENV", "run_capped"]
 
 #: Environment that caps every CPU library torch uses to AVX2 (set before torch is imported).
 ISA_CAP_ENV = {
@@ -145,3 +148,23 @@ def cpu_features() -> CpuFeatures:
         onednn_cap=os.environ.get("ONEDNN_MAX_CPU_ISA", ""),
         mkl_cap=os.environ.get("MKL_ENABLE_INSTRUCTIONS", ""),
     )
+
+
+_CAP_MARK = "TSFGUI_ISA_CAP"
+
+
+def run_capped(isa: str, script: str | os.PathLike, argv: Sequence[str]) -> int | None:
+    """Run ``script argv`` in a child Python with the instruction-set caps of ``isa`` (``ISA_CAP_ENV``)
+    and return its exit code; ``None`` when this process already runs under those caps.
+
+    The caps take effect only before torch is imported, hence the child process. The repository
+    root (two levels above ``script``) goes on ``PYTHONPATH`` so a source checkout runs as is.
+    """
+    want = ISA_CAP_ENV[isa]
+    if os.environ.get(_CAP_MARK) == isa and all(os.environ.get(k) == v for k, v in want.items()):
+        return None
+    script = Path(script).resolve()
+    env = {**os.environ, **want, _CAP_MARK: isa}
+    root = str(script.parents[1])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return subprocess.call([sys.executable, str(script), *argv], env=env)
