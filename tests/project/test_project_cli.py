@@ -25,6 +25,12 @@ def test_add_status_relink_and_undo(tmp_path, clip, capsys):
     assert main(["project", "undo", proj, "--coder", "A"]) == 0
     assert "nothing to undo" in capsys.readouterr().out
     assert main(["project", "redo", proj, "--coder", "A"]) == 0
+    capsys.readouterr()
+    assert main(["project", "history", proj, "--coder", "A"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(None, 3)[3] for line in lines] == [
+        "imported 1 events from events.csv", "undo imported 1 events from events.csv",
+        "redo imported 1 events from events.csv"]
     moved = tmp_path / "elsewhere"
     moved.mkdir()
     shutil.move(clip, moved / "renamed.avi")

@@ -19,8 +19,6 @@ from tsfgui.arguments import add_cluster_argument, positive_float, positive_int
 DESCRIPTION = ("A project keeps many recordings, the tool's proposed events and each coder's decisions in one "
                "SQLite file (*.tsfproj). Workflow: new → add → analyze → (import, review) → agreement → export.")
 
-ACTIONS = ("new", "add", "analyze", "status", "import", "agreement", "export", "relink", "undo", "redo")
-
 
 def add_arguments(p: argparse.ArgumentParser, parser_class) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", parser_class=parser_class)
@@ -80,6 +78,9 @@ def add_arguments(p: argparse.ArgumentParser, parser_class) -> None:
     a.add_argument("--final", action="store_true", help="only the accepted, edited and added events of --coder")
     a = action("relink", "find moved or renamed recordings in a folder by their content")
     a.add_argument("folder", help="where the recordings are now (searched recursively)")
+    a = action("history", "every change to the coders' decisions, oldest first (who, what, when)")
+    a.add_argument("--coder", default=None, help="only this coder's changes")
+    a.add_argument("--json", action="store_true", help="print JSON (with each decision's state before and after)")
     for name in ("undo", "redo"):
         a = action(name, f"{name} a coder's latest change")
         a.add_argument("--coder", required=True)
@@ -250,6 +251,27 @@ def _relink(args, _spot) -> int:
     return 1 if report.missing else 0
 
 
+def _history(args, _spot) -> int:
+    with _open(args) as p:
+        if args.coder is not None:
+            p.coder(args.coder, create=False)
+        entries = p.history(args.coder)
+    if args.json:
+        print(json.dumps([{"change": h.change.id, "coder": h.change.coder, "action": h.change.action,
+                           "target": h.change.target, "description": h.change.description, "at": h.change.at,
+                           "decision": h.decision_id, "before": h.before, "after": h.after} for h in entries], indent=2))
+        return 0
+    last = None
+    for h in entries:
+        if h.change.id == last:
+            continue
+        last = h.change.id
+        n = sum(1 for x in entries if x.change.id == h.change.id)
+        print(f"{h.change.at}  #{h.change.id:<5} {h.change.coder:<12} {h.change.description}"
+              + (f" ({n} decisions)" if n > 1 else ""))
+    return 0
+
+
 def _undo_redo(args, _spot) -> int:
     with _open(args) as p:
         change = (p.undo if args.action == "undo" else p.redo)(args.coder)
@@ -261,4 +283,5 @@ def _undo_redo(args, _spot) -> int:
 
 
 _ACTIONS = {"new": _new, "add": _add, "analyze": _analyze, "status": _status, "import": _import,
-            "agreement": _agreement, "export": _export, "relink": _relink, "undo": _undo_redo, "redo": _undo_redo}
+            "agreement": _agreement, "export": _export, "relink": _relink, "history": _history, "undo": _undo_redo,
+            "redo": _undo_redo}
