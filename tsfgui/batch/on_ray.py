@@ -117,6 +117,8 @@ def analyze_on_cluster(paths: Sequence[Path], targets: Sequence[Path], *, weight
                 outcomes[i] = outcome
                 if show_progress:
                     tqdm.write(describe(outcome))
+            if show_progress:
+                draw()  # the final count: every input finished
         finally:
             bar.close()
     return [outcomes[i] for i in range(len(paths))]
