@@ -33,8 +33,8 @@ def make_window(target: str | None = None, fps: float | None = None, weights: st
     return MainWindow(target, fps=fps, weights=default_weights() if weights == "demo" else weights)
 
 
-def run_gui(target: str | None = None, fps: float | None = None, weights: str | None = "demo") -> int:
-    """Show the main window (see :func:`make_window`) until it is closed."""
+def _show(create) -> int:
+    """Check for a display, create the QApplication, show ``create()``'s window until it is closed."""
     problem = display_problem()
     if problem:
         print(f"tsfgui: error: {problem}", file=sys.stderr)
@@ -43,23 +43,22 @@ def run_gui(target: str | None = None, fps: float | None = None, weights: str | 
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("tsfgui")
-    window = make_window(target, fps, weights)
+    window = create()
     window.show()
     return app.exec()
+
+
+def run_gui(target: str | None = None, fps: float | None = None, weights: str | None = "demo") -> int:
+    """Show the main window (see :func:`make_window`) until it is closed."""
+    return _show(lambda: make_window(target, fps, weights))
 
 
 def run_review(project: str | None = None, coder: str | None = None) -> int:
     """Show the review window on ``project`` (a ``.tsfproj``) as ``coder`` until it is closed."""
-    problem = display_problem()
-    if problem:
-        print(f"tsfgui: error: {problem}", file=sys.stderr)
-        return 1
-    from PySide6.QtWidgets import QApplication
 
-    from .review.window import ReviewWindow
+    def create():
+        from .review.window import ReviewWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("tsfgui")
-    window = ReviewWindow(project, coder=coder)
-    window.show()
-    return app.exec()
+        return ReviewWindow(project, coder=coder)
+
+    return _show(create)
