@@ -132,6 +132,7 @@ def test_an_older_schema_is_migrated_after_a_backup_copy(tmp_path, clip):
         assert [c.name for c in p.coders()] == ["A"]
         assert p.migrated_from == path.with_name("old.tsfproj.v1.bak")
         p.log_export("csv", tmp_path, None, False, 1)  # a table of version 2
+        assert "timings" in {r[1] for r in p.conn.execute("PRAGMA table_info(runs)")}  # a column of version 3
     backup = sqlite3.connect(path.with_name("old.tsfproj.v1.bak"))
     assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
     assert backup.execute("SELECT name FROM coders").fetchall() == [("A",)]

@@ -46,6 +46,7 @@ def test_analyze_again_skips_and_status_counts(analysed, capsys):
         assert (rec.path, rec.subject, rec.status) == ("media/sample_interview.mp4", "P01", "analysed")
         run = p.current_run(rec.id)
         assert run.class_names == ("negative", "positive", "surprise") and run.frames == 300
+        assert run.timings["spotting"] >= 0 and run.seconds > 0
         signals = p.signals(run.id)
         assert signals["frame"].tolist() == list(range(300)) and signals["diff_brows"].shape == (300,)
         assert len(p.proposals(rec.id)) >= 3

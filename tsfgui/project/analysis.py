@@ -100,7 +100,8 @@ def store_run(project: "Project", rec: Recording, out_dir: Path, *, identity: st
                             weights_fingerprint=weights_fingerprint, settings=settings,
                             class_names=done.get("classes", []), frames=int(done["frames"]),
                             seconds=float(done.get("seconds", 0.0)), warning=done.get("warning", ""),
-                            proposals=proposals, signals=read_signals(out_dir / "frames.csv"))
+                            proposals=proposals, signals=read_signals(out_dir / "frames.csv"),
+                            timings=done.get("seconds_per_stage", {}))
 
 
 def read_signals(frames_csv: Path) -> dict[str, np.ndarray]:

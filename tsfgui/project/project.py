@@ -29,7 +29,7 @@ from .records import TOOL, Change, Coder, Event, HistoryEntry, Recording, Run
 SUFFIX = ".tsfproj"
 #: The columns of a run without its signals (a BLOB of megabytes, read only by :meth:`Project.signals`).
 _RUN = ("id, recording_id, identity, weights, weights_fingerprint, settings, tool_version, class_names, frames, "
-        "seconds, warning, finished_at")
+        "seconds, warning, finished_at, timings")
 
 
 @dataclass
@@ -182,7 +182,7 @@ class Project:
     def _run(self, row: sqlite3.Row) -> Run:
         return Run(row["id"], row["recording_id"], row["identity"], row["weights"], row["weights_fingerprint"],
                    json.loads(row["settings"]), row["tool_version"], tuple(json.loads(row["class_names"])),
-                   row["frames"], row["seconds"], row["warning"], row["finished_at"])
+                   row["frames"], row["seconds"], row["warning"], row["finished_at"], json.loads(row["timings"]))
 
     def find_run(self, recording_id: int, identity: str) -> Run | None:
         """The latest finished run of a recording with this identity (same weights and settings)."""
@@ -198,8 +198,10 @@ class Project:
 
     def save_run(self, recording_id: int, *, identity: str, weights: str | None, weights_fingerprint: str | None,
                  settings: dict, class_names: Sequence[str], frames: int, seconds: float, warning: str,
-                 proposals: Iterable[dict], signals: dict[str, np.ndarray] | None = None) -> Run:
-        """Store a finished analysis of a recording with its proposals and signals, in one transaction."""
+                 proposals: Iterable[dict], signals: dict[str, np.ndarray] | None = None,
+                 timings: dict[str, float] | None = None) -> Run:
+        """Store a finished analysis of a recording with its proposals, signals and seconds per stage, in
+        one transaction."""
         blob = None
         if signals is not None:
             buf = io.BytesIO()
@@ -208,9 +210,11 @@ class Project:
         with self.write() as c:
             cur = c.execute(
                 "INSERT INTO runs(recording_id, identity, weights, weights_fingerprint, settings, tool_version, "
-                "class_names, frames, seconds, warning, signals, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "class_names, frames, seconds, warning, signals, finished_at, timings) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (recording_id, identity, weights, weights_fingerprint, json.dumps(settings, sort_keys=True),
-                 __version__, json.dumps(list(class_names)), frames, seconds, warning, blob, now()))
+                 __version__, json.dumps(list(class_names)), frames, seconds, warning, blob, now(),
+                 json.dumps(timings or {})))
             run_id = int(cur.lastrowid)
             c.executemany(
                 "INSERT INTO proposals(run_id, recording_id, onset, apex, offset, kind, label, probability, region, "

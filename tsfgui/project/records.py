@@ -56,6 +56,7 @@ class Run:
     seconds: float
     warning: str
     finished_at: str
+    timings: dict          # seconds per analysis stage
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,13 @@ CREATE TABLE exports (
 );
 """
 
+#: Version 3: each run's seconds per analysis stage (JSON), beside its total.
+_V3 = """
+ALTER TABLE runs ADD COLUMN timings TEXT NOT NULL DEFAULT '{}';
+"""
+
 #: SQL per schema version: MIGRATIONS[v - 1] brings version v - 1 to v.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 #: Written into ``meta`` so that ``file`` and a reader can tell a project from another SQLite file.
 APPLICATION = "tsfgui-project"
