@@ -157,3 +157,21 @@ def test_filters_scope_and_refusals_are_shown_not_raised(window, qtbot):
     assert "reject it" in window.last_error and "reject it" in window.statusBar().currentMessage()
     window.whole_project_action.trigger()
     assert window.queue.recording_id is None
+
+
+def test_export_from_the_window_carries_the_decisions(window, qtbot, tmp_path):
+    key(qtbot, window, Qt.Key.Key_A)
+    key(qtbot, window, Qt.Key.Key_N)
+    key(qtbot, window, Qt.Key.Key_R)
+    key(qtbot, window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)   # File › Export project…
+    dialog = window.export_dialog
+    assert dialog.isVisible()
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("csv"))
+    dialog.folder.setText(str(tmp_path / "out"))
+    dialog.final.setChecked(True)
+    dialog.accept()
+    files = list((tmp_path / "out").iterdir())
+    assert len(files) == 1 and "exported 1 file" in window.statusBar().currentMessage()
+    lines = files[0].read_text().splitlines()
+    accepted = window.queue.events[0]
+    assert len(lines) == 2 and lines[1].startswith(f"sample_interview,A,accepted,{accepted.onset},{accepted.apex},")

@@ -143,6 +143,7 @@ class ReviewWindow(QMainWindow):
         self.recent_menu = f.addMenu("Recent projects")
         self._fill_recent()
         self.add_action = self._action(f, "&Add recordings…", self._add_recordings, "Ctrl+Shift+O")
+        self.export_action = self._action(f, "&Export project…", self._export_dialog, "Ctrl+E")
         f.addSeparator()
         self._action(f, "&Close", self.close, "Ctrl+W")
         e = bar.addMenu("&Edit")
@@ -206,7 +207,7 @@ class ReviewWindow(QMainWindow):
 
     def _set_enabled(self) -> None:
         has_project = self.queue is not None
-        for action in self.review_actions + [self.add_action]:
+        for action in self.review_actions + [self.add_action, self.export_action]:
             action.setEnabled(has_project)
         self.analyse_action.setEnabled(has_project and not self.analysis.running)
         self.pause_action.setEnabled(self.analysis.running)
@@ -550,6 +551,30 @@ class ReviewWindow(QMainWindow):
         if self.queue is not None and self.queue.recording_id is None and report.added:
             self.queue.set_scope(report.added[0].id)
         self.refresh()
+
+    def _export_dialog(self) -> None:
+        if self.project is None:
+            return
+        from .export_dialog import ExportDialog
+
+        dialog = ExportDialog([c.name for c in self.project.coders()], self.queue.coder,
+                              self.project.folder / f"{self.project.path.stem}-export", self)
+        dialog.accepted.connect(lambda: self.export_project(*dialog.choice()))
+        dialog.open()
+        self.export_dialog = dialog
+
+    def export_project(self, fmt: str, folder: Path, coder: str | None, final: bool) -> list[Path]:
+        """Write the project's events (the tool's and the coders', or one coder's final ones) to ``folder``."""
+        from tsfgui.project.exports import export_project
+
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            files = export_project(self.project, fmt, folder, coder=coder, final=final)
+        except (ProjectError, OSError) as exc:
+            self._error(f"export to '{folder}' failed: {exc}", dialog=True)
+            return []
+        self.statusBar().showMessage(f"exported {len(files)} file(s) to {folder}", 15000)
+        return files
 
     def recent_projects(self) -> list[str]:
         value = settings().value("review/recent", [])
