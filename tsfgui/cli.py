@@ -82,7 +82,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_import_weights(args: argparse.Namespace) -> int:
-    from tsfgui.model.weights import WeightsError, load_model
+    from tsfgui.model import WeightsError, load_model
 
     if not Path(args.checkpoint).is_file():
         raise UsageError(f"checkpoint not found: '{args.checkpoint}'")

@@ -72,7 +72,7 @@ class _Selftest:
 
     def model(self) -> str:
         from tsfgui.engine import Analyzer, RollingLag
-        from tsfgui.model.weights import load_model
+        from tsfgui.model import load_model
 
         self.loaded = load_model(DEMO_WEIGHTS)
         analyzer = Analyzer(self.loaded, policy=RollingLag(lag_s=0.2), batch_size=8)

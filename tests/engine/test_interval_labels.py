@@ -12,7 +12,7 @@ import pytest
 from tsfgui.engine.interval_labels import classify_intervals
 from tsfgui.engine.spotting import SpottedInterval
 from tsfgui.io import ImageFolderSource, VideoFileSource
-from tsfgui.model.weights import load_model
+from tsfgui.model import load_model
 from tsfgui.resources import DEMO_WEIGHTS, SAMPLE_VIDEO
 
 

@@ -277,3 +277,30 @@ def test_import_weights_command_writes_named_classes(tmp_path, capsys):
         assert torch.equal(rows[i], theirs[("positive", "surprise", "negative").index(name)])
     assert main(["import-weights", str(path), str(out), "--class-order", "positive,surprise"]) == 2
     assert "does not name the classes" in capsys.readouterr().err
+
+
+def test_create_model_builds_or_loads_and_fuse_folds_batchnorm_once(tmp_path):
+    from tsfgui.model import create_model
+
+    torch.manual_seed(0)
+    model = create_model(TSFmicroConfig.tiny())
+    assert model.training and not model.fused  # a new model is for training
+    onset, apex = torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32)
+    for _ in range(3):  # move the BatchNorms' running statistics away from their defaults
+        model(onset, apex + torch.randn_like(apex))
+    model.eval()
+    with torch.no_grad():
+        plain = model(onset, apex)
+        model.fuse()
+        folded = model.head.folded
+        assert model.fused and folded is not None
+        torch.testing.assert_close(model(onset, apex), plain, rtol=1e-4, atol=1e-5)
+        assert model.head.folded is folded  # folded once, not again on each forward
+    path = model.save_pretrained(tmp_path / "w.safetensors")
+    loaded = create_model(pretrained=path)
+    assert loaded.fused and not loaded.training
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(onset, apex), plain, rtol=1e-4, atol=1e-5)
+    assert not create_model(pretrained=path, fuse=False).fused
+    loaded.train()  # fine-tuning unfolds: the BatchNorms learn again
+    assert not loaded.fused

@@ -107,10 +107,51 @@ def init_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-class ConvBN(nn.Module):
+def fold_batchnorm(weight: torch.Tensor, bias: torch.Tensor,
+                   bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(weight, bias)`` of a convolution or linear layer with the eval-mode BatchNorm after it
+    folded in (output channels first)."""
+    with torch.no_grad():
+        scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+        folded = weight * scale.reshape(-1, *([1] * (weight.ndim - 1)))
+        return folded.detach(), ((bias - bn.running_mean) * scale + bn.bias).detach()
+
+
+class FoldsBatchNorm(nn.Module):
+    """A layer followed by a BatchNorm that :meth:`fuse` folds together once for inference; training
+    mode drops the folded pair, moving the module moves it. Subclasses say what to fold (:meth:`_fold`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folded: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def folded_or_now(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The folded ``(weight, bias)``: the one :meth:`fuse` kept, or folded now."""
+        return self.folded or self._fold()
+
+    def fuse(self) -> None:
+        """Fold the BatchNorm into the layer before it, once (inference)."""
+        self.folded = self._fold()
+
+    def train(self, mode: bool = True):
+        if mode:
+            self.folded = None
+        return super().train(mode)
+
+    def _apply(self, fn, recurse=True):
+        if self.folded is not None:
+            self.folded = tuple(fn(t) for t in self.folded)
+        return super()._apply(fn, recurse)
+
+
+class ConvBN(FoldsBatchNorm):
     """Convolution + BatchNorm (+ GELU) on NCHW-shaped channels-last tensors.
 
-    In eval mode the fast path folds the BatchNorm into the convolution and fuses the GELU.
+    In eval mode the fast path runs the convolution with the BatchNorm folded in and the GELU fused;
+    :meth:`fuse` folds it once (inference), else each forward folds it.
     """
 
     def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, act: bool = False):
@@ -119,14 +160,15 @@ class ConvBN(nn.Module):
         self.bn = nn.BatchNorm2d(cout)
         self.act = act
 
+    def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return fold_batchnorm(self.conv.weight, self.conv.bias, self.bn)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv, bn = self.conv, self.bn
         act = "gelu" if self.act else "none"
         if not bn.training and ops._onednn_ok(x, conv.weight):
-            scale = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
-            weight = (conv.weight * scale[:, None, None, None]).to(x.dtype)
-            bias = ((conv.bias - bn.running_mean) * scale + bn.bias).to(x.dtype)
-            return ops.conv2d(x, weight, bias, conv.stride[0], conv.padding[0], 1, act)
+            weight, bias = self.folded_or_now()
+            return ops.conv2d(x, weight.to(x.dtype), bias.to(x.dtype), conv.stride[0], conv.padding[0], 1, act)
         y = bn(F.conv2d(x, conv.weight, conv.bias, conv.stride, conv.padding))
         return F.gelu(y) if self.act else y
 

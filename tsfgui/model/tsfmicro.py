@@ -36,8 +36,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import ops
+from .checkpoint_filter import check_state_dict, filter_checkpoint
 from .config import IMAGENET_MEAN, IMAGENET_STD, TSFmicroConfig
-from .retention import RetentiveBackbone, count_backbone_flops, init_weights
+from .weights import WeightsError, read_tensors, save_model
+from .retention import FoldsBatchNorm, RetentiveBackbone, count_backbone_flops, fold_batchnorm, init_weights
 from .vit import SpatialViT, resize_reference
 
 __all__ = ["TSFmicro", "TSFmicroOutput", "ClassifierHead", "crops_to_tensor", "count_flops"]
@@ -85,7 +87,7 @@ def crops_to_tensor(
     return x.to(dtype).permute(0, 3, 1, 2)
 
 
-class ClassifierHead(nn.Module):
+class ClassifierHead(FoldsBatchNorm):
     """Per-position Linear → BatchNorm → Swish, global average pool, Linear (the paper's head)."""
 
     def __init__(self, dim: int, hidden: int, num_classes: int):
@@ -94,14 +96,15 @@ class ClassifierHead(nn.Module):
         self.norm = nn.BatchNorm1d(hidden)
         self.fc = nn.Linear(hidden, num_classes)
 
+    def _fold(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return fold_batchnorm(self.proj.weight, self.proj.bias, self.norm)
+
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         """``x``: ``(B, h, w, dim)``. Returns logits ``(B, C)``, or the pooled ``(B, hidden)``."""
         proj, norm = self.proj, self.norm
         if not norm.training and ops._onednn_ok(x, proj.weight):
-            scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
-            weight = (proj.weight * scale[:, None]).to(x.dtype)
-            bias = ((proj.bias - norm.running_mean) * scale + norm.bias).to(x.dtype)
-            y = ops.linear(x, weight, bias, act="swish")
+            weight, bias = self.folded_or_now()
+            y = ops.linear(x, weight.to(x.dtype), bias.to(x.dtype), act="swish")
         else:
             y = ops.linear(x, proj.weight, proj.bias)
             y = F.silu(norm(y.reshape(-1, y.shape[-1])).view(y.shape))
@@ -281,16 +284,90 @@ class TSFmicro(nn.Module):
     # weights -------------------------------------------------------------------------------
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs: Any) -> "TSFmicro":
-        """Load a weights file; see :func:`tsfgui.model.weights.load_model` for the options."""
-        from .weights import load_model
-
-        return load_model(path, **kwargs)
+        """Load a weights file; see :func:`create_model` for the options."""
+        return create_model(pretrained=path, **kwargs)
 
     def save_pretrained(self, path: str | Path, **kwargs: Any) -> Path:
         """Save to a safetensors file; see :func:`tsfgui.model.weights.save_model` for the options."""
-        from .weights import save_model
-
         return save_model(self, path, **kwargs)
+
+    # inference -----------------------------------------------------------------------------
+    def fuse(self) -> "TSFmicro":
+        """Prepare for inference once: eval mode, and every BatchNorm folded into the layer before it
+        (the stem's and patch mergings' convolutions, the head's projection), so no forward pass folds
+        them again. Training mode (``.train()``) unfolds them. Returns ``self``."""
+        self.eval()
+        for module in self.modules():
+            if module is not self and hasattr(module, "fuse"):
+                module.fuse()
+        return self
+
+    @property
+    def fused(self) -> bool:
+        """Whether :meth:`fuse` has folded the BatchNorms (and training has not undone it)."""
+        return any(getattr(m, "folded", None) is not None for m in self.modules())
+
+
+def create_model(config: TSFmicroConfig | None = None, pretrained: str | Path | None = None, *,
+                 label_scheme: str | None = None, class_names: list[str] | tuple[str, ...] | None = None,
+                 strict: bool = True, device: torch.device | str | None = None,
+                 class_order: str | list[str] | tuple[str, ...] | None = None, fuse: bool = True) -> TSFmicro:
+    """A TSFmicro model: ``create_model(config)`` with random weights (training), or
+    ``create_model(pretrained=path)`` from a weights file (for inference: eval mode and, with ``fuse``,
+    its BatchNorms folded once, see :meth:`TSFmicro.fuse`). The file's tensors pass through
+    :func:`~tsfgui.model.checkpoint_filter.filter_checkpoint`:
+
+    * tsfgui ``.safetensors`` files carry their configuration; ``config`` must not contradict it.
+    * Legacy full-model checkpoints (authors' TSFmicro) get the paper's configuration with the label
+      scheme given, or inferred from the head size when unambiguous (``label_scheme``/``class_names``).
+    * Backbone-only checkpoints (tensors of the temporal branch only, e.g. an RMT checkpoint) load
+      into the temporal branch of a new model built from ``config`` (default: the paper's); spatial
+      branch and head keep their random initialisation. Their non-backbone tensors (an ImageNet head)
+      are reported as unexpected and skipped.
+    * ``class_order`` (research checkpoints): the file's logit order, e.g. ``"positive,surprise,negative"``
+      or ``"authors"``; the head's rows are permuted into the label scheme's order. Without it, a
+      3-class checkpoint with the authors' tensor names is taken to be in the authors' order
+      (positive, surprise, negative) and re-ordered; others are taken to be in the scheme's order.
+      ``model.provenance["class_order"]`` records the file's order and how it was decided.
+
+    Every tensor name and shape is checked. With ``strict`` (default) any missing, unexpected or
+    differently shaped tensor raises :class:`~tsfgui.model.weights.WeightsError` listing them all; otherwise the matching
+    tensors load and ``model.load_report`` (:class:`~tsfgui.model.checkpoint_filter.LoadReport`) says what did not.
+    """
+    if pretrained is None:
+        return TSFmicro(config)
+    path = Path(pretrained)
+    tensors, meta = read_tensors(path)
+    found = filter_checkpoint(path, tensors, meta, config=config, label_scheme=label_scheme, class_names=class_names,
+                              class_order=class_order)
+    cfg = found.config
+    model = TSFmicro(cfg)
+    report = check_state_dict(model, found.state, found.prefix)
+    report.ignored = found.ignored
+    report.backbone_only = found.backbone_only
+    if not report.ok and strict:
+        kind = "backbone checkpoint" if found.backbone_only else "weights"
+        raise WeightsError(path, f"{kind} do not fit the {cfg.label_scheme} TSFmicro model: {report.describe()}. "
+                                 "Was it saved from another architecture or label scheme? "
+                                 "(strict=False loads the matching tensors only.)")
+    skip = set(report.unexpected) | {m[0] for m in report.mismatched}
+    good = {k: v for k, v in found.state.items() if k not in skip}
+    own = model.state_dict()
+    with torch.no_grad():
+        for k, v in good.items():
+            own[k].copy_(v.to(own[k].dtype) if v.is_floating_point() else v)
+    report.loaded = sorted(good)
+    model.load_report = report
+    model.provenance = found.provenance
+    model.eval()
+    if device is not None:
+        model.to(device)
+    return model.fuse() if fuse else model
+
+
+def load_model(path: str | Path, **kwargs: Any) -> TSFmicro:
+    """``create_model(pretrained=path, **kwargs)``: a model from a weights file, ready for inference."""
+    return create_model(pretrained=path, **kwargs)
 
 
 def count_flops(config: TSFmicroConfig | None = None) -> dict[str, float]:

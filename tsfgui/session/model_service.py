@@ -14,7 +14,8 @@ import json
 import threading
 from pathlib import Path
 
-from tsfgui.model.weights import WeightsError, load_model, read_metadata
+from tsfgui.model import load_model
+from tsfgui.model.weights import WeightsError, read_metadata
 
 
 def describe_model(model) -> str:
