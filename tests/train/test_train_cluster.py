@@ -20,7 +20,7 @@ def _fold_records(out):
 def test_eval_on_the_cluster_equals_a_local_eval_fold_by_fold(local_ray, cold_then_warm, casme2_set, crop_cache_dir,
                                                                tmp_path, capsys):
     command = ["eval", "--dataset", "casme2", "--root", str(casme2_set.root), "--cache", str(crop_cache_dir),
-               "--model-size", "tiny", "--epochs", "2", "--batch-size", "4", "--threads", "1", "-q"]
+               "--model-size", "tiny", "--epochs", "1", "--batch-size", "4", "--threads", "1", "-q"]
     assert main([*command, "--out", str(tmp_path / "here")]) == 0
     assert main([*command, "--out", str(tmp_path / "cluster"), "--cluster"]) == 0
     here, there = _fold_records(tmp_path / "here"), _fold_records(tmp_path / "cluster")
