@@ -54,8 +54,12 @@ class EventView(QWidget):
 
         self.view = pg.GraphicsLayoutWidget()
         self.view.setMinimumHeight(220)
+        self._boxes: list[pg.ViewBox] = []
         self.frame_item, self.crop_item, self.magnified_item = (self._pane(title, col) for col, title in
-                                                               enumerate(("frame", "aligned face", "magnified")))
+                                                               enumerate(("frame", "aligned face", "magnified face")))
+        for column, stretch in enumerate((4, 3, 3)):  # a 4:3 frame beside two square crops
+            self.view.ci.layout.setColumnStretchFactor(column, stretch)
+            self.view.ci.layout.setColumnPreferredWidth(column, 100 * stretch)
         self.play_button = QPushButton("Pause")
         self.play_button.setCheckable(True)
         self.play_button.setChecked(True)
@@ -96,6 +100,7 @@ class EventView(QWidget):
         self.view.addLabel(title, row=1, col=column)
         item = pg.ImageItem(axisOrder="row-major")
         box.addItem(item)
+        self._boxes.append(box)
         return item
 
     # -- the recording and the event ---------------------------------------------------------
@@ -191,6 +196,10 @@ class EventView(QWidget):
             return
         self.clip = clip
         self.crop_item.setVisible(clip.crops is not None)
+        frame_h, frame_w = clip.frames.shape[1:3]
+        crop = clip.crops.shape[1] if clip.crops is not None else 224
+        for box, (w, h) in zip(self._boxes, ((frame_w, frame_h), (crop, crop), (crop, crop))):
+            box.setRange(xRange=(0, w), yRange=(0, h), padding=0.02)
         self.clipShown.emit()
         self._restart_at(self.position)
         self._show(self.position)
