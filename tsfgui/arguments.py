@@ -47,13 +47,13 @@ def cluster_address(text: str) -> str:
     return text
 
 
-def add_cluster_argument(parser: argparse.ArgumentParser, what: str) -> None:
+def add_cluster_argument(parser: argparse.ArgumentParser, what: str, note: str = "") -> None:
     """The ``--cluster [ADDRESS]`` option of the commands that can run on Ray (the optional extra)."""
     parser.add_argument("--cluster", nargs="?", const="auto", default=None, type=cluster_address, metavar="ADDRESS",
-                        help=f"run {what} as Ray tasks, a GPU each when the cluster has GPUs: on the cluster whose "
+                        help=f"run {what} as Ray tasks, a GPU each when the cluster has GPUs, on the cluster whose "
                              "head is at ADDRESS (HOST:PORT), or with no ADDRESS (auto) on the one running on this "
-                             "machine or a local one started for this run. Needs the optional extra: "
-                             "pip install 'tsfgui[cluster]'")
+                             f"machine or a local one started for this run.{' ' + note if note else ''} Needs the "
+                             "optional extra: pip install 'tsfgui[cluster]'")
 
 
 def cluster_flag_before_inputs(argv: list[str]) -> list[str]:

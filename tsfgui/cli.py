@@ -267,8 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also run TSFmicro on every frame against the frame --lag seconds before it "
                               "(p_<class> columns of frames.csv; several times slower). By default the model "
                               "classifies only the spotted intervals, on their onset and apex frames")
-    add_cluster_argument(analyze, "the inputs (one task per input; inputs, weights and --out on a filesystem every "
-                                  "node mounts at the same path)")
+    add_cluster_argument(analyze, "the inputs, one task each,", "Inputs, weights and --out must be on a filesystem "
+                                                             "every node mounts at the same path.")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
 

@@ -47,7 +47,8 @@ def add_arguments(p: argparse.ArgumentParser, parser_class) -> None:
     a.add_argument("--batch-size", type=positive_int, default=8, help="frames per model call (default 8)")
     a.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
                    help="a spotting threshold, as for tsfgui analyze (repeatable)")
-    add_cluster_argument(a, "the recordings (as tsfgui analyze --cluster; the project's folder shared by every node)")
+    add_cluster_argument(a, "the recordings, one task each,", "As tsfgui analyze --cluster: the recordings and the "
+                                                            "project's folder shared by every node.")
     a.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     a = action("status", "a table of recordings: analysed, proposals, and each coder's decisions")
     a.add_argument("--json", action="store_true", help="print JSON instead of a table")

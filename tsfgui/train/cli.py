@@ -125,7 +125,7 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--class-order", default=None,
                    help="with --weights of a research checkpoint: its logit order (names separated by commas, or "
                         "'authors'); default: detected from the tensor names")
-    add_cluster_argument(e, "the folds (same metrics as a local run)")
+    add_cluster_argument(e, "the folds, one task each,", "Same metrics as a local run.")
 
 
 # running -----------------------------------------------------------------------------------------------------
