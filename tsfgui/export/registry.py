@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from tsfgui.engine.results import FrameResult
 from tsfgui.engine.spotting import SignalRecorder, SpottedInterval
+
+if TYPE_CHECKING:
+    from tsfgui.session import Session
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,13 @@ class ExportData:
     title: str = ""
     subject: str = "participant"
     coded: Mapping[str, Sequence[CodedEvent]] = field(default_factory=dict)
+
+    @classmethod
+    def of_session(cls, session: "Session") -> "ExportData":
+        """What a :class:`~tsfgui.session.Session` has to export: its events, signals and recording."""
+        media = session.path if session.path is not None and session.path.is_file() else None
+        return cls(fps=session.info.fps, class_names=session.models.class_names, events=session.events,
+                   signals=session.signals, media=media, title=session.path.name if session.path else "")
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,11 @@
-"""What the app holds for one open recording, without Qt: the model service (weights read once,
-shared by the analysis, the inspector and interval classification)."""
+"""What the app holds for one open recording, without Qt: the :class:`Session` (recording, per-frame
+signals in numpy blocks, events, status, progress, errors, cancellation; psygnal signals), its model
+service (weights read once, shared by the analysis, the inspector and interval classification) and
+the background-task helper."""
 
 from .model_service import ModelService, describe_model, provenance_warning, weights_warning
+from .session import Session
+from .tasks import Cancelled, CancelToken, Task
 
-__all__ = ["ModelService", "describe_model", "provenance_warning", "weights_warning"]
+__all__ = ["Cancelled", "CancelToken", "ModelService", "Session", "Task", "describe_model", "provenance_warning",
+           "weights_warning"]

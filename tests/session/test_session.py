@@ -1,0 +1,57 @@
+"""The Qt-free session driven headless: open → analyse → spot → classify → export, with the events it
+emits; errors and cancellation reach the listener; the weights are read once."""
+
+from __future__ import annotations
+
+import json
+
+from tsfgui import export
+from tsfgui.resources import SAMPLE_VIDEO
+from tsfgui.session import Session
+
+
+def _listen(session: Session) -> list[tuple]:
+    heard: list[tuple] = []
+    for name in ("opened", "progress", "status", "events_changed", "error", "finished"):
+        getattr(session, name).connect(lambda *args, name=name: heard.append((name, *args)))
+    return heard
+
+
+def test_open_analyse_spot_classify_export_headless(tmp_path, tiny_weights):
+    session = Session(tiny_weights, per_frame_model=False)  # two stages: the model on the spotted intervals
+    heard = _listen(session)
+    assert session.open(SAMPLE_VIDEO)
+    assert session.analyse().join(300) and session.analysed
+    assert len(session.signals) == 300
+    assert session.spot().join(300)
+    assert session.events and all(e.label in session.models.class_names for e in session.events)
+    assert session.models.loads == 1
+    data = export.ExportData.of_session(session)
+    export.write("events-json", tmp_path / "events.json", data)
+    export.write("eaf", tmp_path / "sample.eaf", data)
+    written = json.loads((tmp_path / "events.json").read_text())["events"]
+    assert [e["apex_frame"] for e in written] == [e.apex for e in session.events]
+    assert "sample_interview.mp4" in (tmp_path / "sample.eaf").read_text()
+    names = [h[0] for h in heard]
+    assert names[0] == "opened" and heard[0][1].frame_count == 300
+    progress = [h[1] for h in heard if h[0] == "progress"]
+    assert progress == sorted(progress) and progress[-1] == 300 and len(progress) >= 10
+    finished = [h[1] for h in heard if h[0] == "finished"]
+    assert finished == ["analysis", "spotting"]
+    assert names.index("events_changed") > names.index("finished")  # after the analysis had finished
+    assert [h for h in heard if h[0] == "events_changed"][0][1] == session.events
+    assert "error" not in names
+
+
+def test_errors_and_cancellation_reach_the_listener(tmp_path):
+    session = Session(None)
+    heard = _listen(session)
+    assert not session.open(tmp_path / "missing.mp4")
+    assert heard[-1][0] == "error" and "missing.mp4" in heard[-1][1] and session.errors == [heard[-1][1]]
+    assert session.spot().join(30)  # spotting before any analysis: said, not crashed
+    assert "Spotting stopped" in session.errors[-1] and "analyse the recording first" in session.errors[-1]
+    assert session.open(SAMPLE_VIDEO)
+    task = session.analyse()
+    session.cancel()
+    assert session.close(60) and not task.running
+    assert ("finished", "cancelled") in heard and not session.analysed
