@@ -171,6 +171,24 @@ class OnsetAligner:
         return None if face is None else face.matrix
 
 
+def event_heatmap(model, clip: EventClip) -> tuple[np.ndarray, str] | None:
+    """Grad-CAM of the model on the event's own onset and apex crops (onset-aligned, as in training):
+    a ``size×size`` map in [0, 1] over the aligned face, and the class it explains. None without a face."""
+    import torch
+
+    from tsfgui.model.explain import grad_cam, upsample_heatmap
+
+    if clip.crops is None:
+        return None
+    w = clip.window
+    with torch.inference_mode():
+        onset = model.preprocess([clip.crops[w.onset - w.start]])
+        apex = model.preprocess([clip.crops[w.apex - w.start]])
+        cam = grad_cam(model, onset, apex)
+    name = cam.class_names[cam.classes[0]] if cam.class_names else str(cam.classes[0])
+    return upsample_heatmap(cam.heatmaps[0], clip.crops.shape[1]), name
+
+
 def magnified_crops(
     clip: EventClip,
     settings: MagnifySettings,

@@ -175,3 +175,18 @@ def test_export_from_the_window_carries_the_decisions(window, qtbot, tmp_path):
     lines = files[0].read_text().splitlines()
     accepted = window.queue.events[0]
     assert len(lines) == 2 and lines[1].startswith(f"sample_interview,A,accepted,{accepted.onset},{accepted.apex},")
+
+
+def test_the_event_heatmap_explains_its_onset_and_apex_with_the_runs_model(window, qtbot):
+    with qtbot.waitSignal(window.event_view.clipShown, timeout=30_000):
+        key(qtbot, window, Qt.Key.Key_N)
+    with qtbot.waitSignal(window.event_view.heatmapShown, timeout=60_000) as shown:
+        key(qtbot, window, Qt.Key.Key_H)
+    heatmap = window.event_view.heatmap
+    assert shown.args[0] in window.queue.labels(), shown.args   # the class Grad-CAM explains
+    assert heatmap.shape == (224, 224) and heatmap.min() >= 0 and 0.9 < heatmap.max() <= 1.0
+    assert heatmap.std() > 0.01 and window.heatmap_action.isChecked()
+    with qtbot.waitSignal(window.event_view.heatmapShown, timeout=60_000):
+        key(qtbot, window, Qt.Key.Key_N)                     # the next event gets its own heatmap
+    assert not (window.event_view.heatmap == heatmap).all()
+    assert len(window._models) == 1 and next(iter(window._models.values())).loads == 1  # the weights read once

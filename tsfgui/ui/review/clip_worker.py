@@ -11,7 +11,8 @@ import threading
 
 from PySide6.QtCore import Signal, Slot
 
-from tsfgui.engine.event_loop import EventClip, EventWindow, OnsetAligner, magnified_crops, read_event_clip
+from tsfgui.engine.event_loop import (EventClip, EventWindow, OnsetAligner, event_heatmap, magnified_crops,
+                                     read_event_clip)
 from tsfgui.engine.magnify import MagnificationCache, MagnifySettings
 from tsfgui.io import SourceError
 
@@ -42,6 +43,7 @@ class EventClipWorker(SourceWorker):
 
     clipReady = Signal(int, object)  # request id, EventClip
     magnifiedReady = Signal(int, object, object)  # request id, uint8 T×S×S×3 crops, MagnifySettings
+    heatmapReady = Signal(int, object, str)  # request id, S×S map in [0, 1] or None, explained class or why not
 
     def __init__(self, target: str, ids: RequestIds, cache: MagnificationCache, aligner: OnsetAligner,
                  fps: float | None = None):
@@ -77,6 +79,28 @@ class EventClipWorker(SourceWorker):
         self.clipReady.emit(request_id, clip)
         if settings is not None:
             self.magnify(request_id, settings)
+
+    @Slot(int, object)
+    def explain(self, request_id: int, model_service) -> None:
+        """Grad-CAM of the current event's onset/apex pair with the service's model (loaded once)."""
+        if self._clip is None or self._ids.stale(request_id):
+            return
+        from tsfgui.model.weights import WeightsError
+
+        try:
+            model = model_service.get()
+        except WeightsError as exc:
+            self.heatmapReady.emit(request_id, None, str(exc))
+            return
+        if model is None:
+            self.heatmapReady.emit(request_id, None, "no model: this analysis ran without weights")
+            return
+        result = event_heatmap(model, self._clip)
+        if not self._ids.stale(request_id):
+            if result is None:
+                self.heatmapReady.emit(request_id, None, "no face on the onset frame")
+            else:
+                self.heatmapReady.emit(request_id, result[0], result[1])
 
     @Slot(int, object)
     def magnify(self, request_id: int, settings: MagnifySettings) -> None:

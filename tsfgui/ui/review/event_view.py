@@ -31,9 +31,11 @@ class EventView(QWidget):
     frameShown = Signal(int)  # frame index of the recording
     clipShown = Signal()  # the new event's frames arrived
     magnifiedShown = Signal(float)  # magnified crops arrived, with this factor
+    heatmapShown = Signal(str)  # the event's heatmap arrived (the class it explains), or why there is none
     failed = Signal(str)
     _load = Signal(int, object, object, object)
     _magnify = Signal(int, object)
+    _explain = Signal(int, object)
 
     def __init__(self, parent: QWidget | None = None, cache: MagnificationCache | None = None, tick_ms: int = 15):
         super().__init__(parent)
@@ -47,6 +49,8 @@ class EventView(QWidget):
         self.window: EventWindow | None = None
         self.clip: EventClip | None = None
         self.magnified: np.ndarray | None = None
+        self.heatmap: np.ndarray | None = None
+        self.model_service = None
         self.clock: LoopClock | None = None
         self.position = 0
         self._elapsed = QElapsedTimer()
@@ -60,6 +64,11 @@ class EventView(QWidget):
         for column, stretch in enumerate((4, 3, 3)):  # a 4:3 frame beside two square crops
             self.view.ci.layout.setColumnStretchFactor(column, stretch)
             self.view.ci.layout.setColumnPreferredWidth(column, 100 * stretch)
+        self.heatmap_item = pg.ImageItem(axisOrder="row-major")
+        self.heatmap_item.setLookupTable(pg.colormap.get("inferno").getLookupTable(nPts=256))
+        self.heatmap_item.setOpacity(0.5)
+        self.heatmap_item.setZValue(10)
+        self._boxes[1].addItem(self.heatmap_item)
         self.play_button = QPushButton("Pause")
         self.play_button.setCheckable(True)
         self.play_button.setChecked(True)
@@ -81,9 +90,13 @@ class EventView(QWidget):
         self.factor_slider.setToolTip("Magnification factor")
         self.factor_slider.valueChanged.connect(self._on_factor_changed)
         self.factor_label = QLabel(f"×{DEFAULT_FACTOR}")
+        self.heatmap_box = QCheckBox("Heatmap")
+        self.heatmap_box.setToolTip("Grad-CAM of the model on the event's onset and apex, over the aligned face (H)")
+        self.heatmap_box.toggled.connect(self._on_heatmap_toggled)
         self.position_label = QLabel("no event")
         controls = QHBoxLayout()
-        for widget in (self.play_button, self.speed_box, self.magnify_box, self.factor_slider, self.factor_label):
+        for widget in (self.play_button, self.speed_box, self.magnify_box, self.factor_slider, self.factor_label,
+                       self.heatmap_box):
             controls.addWidget(widget)
         controls.addWidget(self.position_label, 1)
         layout = QVBoxLayout(self)
@@ -109,9 +122,11 @@ class EventView(QWidget):
         self.close_recording()
         self._worker, self._thread = start_worker(
             EventClipWorker, target, self._ids, self.cache, self._aligner, fps,
-            connect={"clipReady": self._on_clip, "magnifiedReady": self._on_magnified, "failed": self._on_failed})
+            connect={"clipReady": self._on_clip, "magnifiedReady": self._on_magnified, "failed": self._on_failed,
+                     "heatmapReady": self._on_heatmap})
         self._load.connect(self._worker.load)
         self._magnify.connect(self._worker.magnify)
+        self._explain.connect(self._worker.explain)
 
     def close_recording(self) -> None:
         """Stop the worker and forget the event."""
@@ -120,8 +135,8 @@ class EventView(QWidget):
         if self._worker is not None:
             stop_worker(self._worker, self._thread)
         self._worker = self._thread = None
-        self.window = self.clip = self.magnified = self.clock = None
-        for item in (self.frame_item, self.crop_item, self.magnified_item):
+        self.window = self.clip = self.magnified = self.heatmap = self.clock = None
+        for item in (self.frame_item, self.crop_item, self.magnified_item, self.heatmap_item):
             item.clear()
         self.position_label.setText("no event")
 
@@ -131,7 +146,8 @@ class EventView(QWidget):
             raise RuntimeError("open a recording before showing an event")
         self._request = self._ids.next()
         self._event_key = (event_key, window.start, window.stop, window.onset)
-        self.window, self.clip, self.magnified = window, None, None
+        self.window, self.clip, self.magnified, self.heatmap = window, None, None, None
+        self.heatmap_item.clear()
         self.clock = LoopClock(window, self.speed)
         self.position = window.onset - window.start
         self.position_label.setText(f"loading frames {window.start}…{window.stop - 1}…")
@@ -205,6 +221,8 @@ class EventView(QWidget):
         self._show(self.position)
         if self.playing:
             self._timer.start()
+        if self.heatmap_box.isChecked():
+            self._ask_heatmap()
 
     def _on_magnified(self, request_id: int, frames: np.ndarray, settings: MagnifySettings) -> None:
         if request_id != self._request or settings != self.settings:
@@ -212,6 +230,35 @@ class EventView(QWidget):
         self.magnified = frames
         self._show(self.position)
         self.magnifiedShown.emit(settings.factor)
+
+    def _on_heatmap(self, request_id: int, heatmap: np.ndarray | None, explained: str) -> None:
+        if request_id != self._request or not self.heatmap_box.isChecked():
+            return
+        self.heatmap = heatmap
+        if heatmap is None:
+            self.heatmap_item.clear()
+            self.heatmap_box.setToolTip(f"no heatmap: {explained}")
+        else:
+            self.heatmap_item.setImage(heatmap, autoLevels=False, levels=(0.0, 1.0))
+            self.heatmap_box.setToolTip(f"Grad-CAM of '{explained}' on the event's onset and apex (H)")
+        self.heatmapShown.emit(explained)
+
+    def set_model_service(self, service) -> None:
+        """The model that explains events (a :class:`tsfgui.session.ModelService`, or None)."""
+        self.model_service = service
+
+    def _on_heatmap_toggled(self, enabled: bool) -> None:
+        self.heatmap_item.setVisible(enabled)
+        if enabled and self.heatmap is None:
+            self._ask_heatmap()
+
+    def _ask_heatmap(self) -> None:
+        if self.clip is None or self._worker is None:
+            return
+        if self.model_service is None:
+            self._on_heatmap(self._request, None, "no model for this recording")
+            return
+        self._explain.emit(self._request, self.model_service)
 
     def _on_failed(self, message: str) -> None:
         self.position_label.setText(message)
@@ -246,6 +293,8 @@ class EventView(QWidget):
             self._load.emit(self._request, self._event_key, self.window, self.settings)
         else:
             self._magnify.emit(self._request, self.settings)
+            if self.heatmap_box.isChecked() and self.heatmap is None:
+                self._ask_heatmap()  # a heatmap in flight was overtaken by this request
 
     # -- drawing -------------------------------------------------------------------------------
     def _restart_at(self, position: int) -> None:

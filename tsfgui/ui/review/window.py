@@ -50,6 +50,7 @@ class ReviewWindow(QMainWindow):
         self._signals_run: int | None = None
         self._shown_window = None
         self.undo_stack = QUndoStack(self)
+        self._models: dict[str, object] = {}
 
         self.project_panel = ProjectPanel()
         self.project_panel.recordingChosen.connect(self.set_recording)
@@ -187,6 +188,9 @@ class ReviewWindow(QMainWindow):
         self._action(p, "Go to the o&ffset", lambda: self._go_to("offset"), "End")
         self.magnify_action = self._action(p, "&Magnify motion", lambda on: self.event_view.set_magnification(on),
                                            "M", checkable=True)
+        self.heatmap_action = self._action(p, "&Heatmap of the event", lambda on: self.event_view.heatmap_box.setChecked(on),
+                                           "H", checkable=True)
+        self.event_view.heatmap_box.toggled.connect(self.heatmap_action.setChecked)
         self.event_view.magnify_box.toggled.connect(self.magnify_action.setChecked)
         self._action(p, "Magnification ×5 &stronger", lambda: self._factor(+5), "Shift+M")
         self._action(p, "Magnification ×5 &weaker", lambda: self._factor(-5), "Ctrl+M")
@@ -368,6 +372,7 @@ class ReviewWindow(QMainWindow):
         if run is not None and run.id != self._signals_run:
             self.signals_plot.set_signals(self.project.signals(run.id))
             self._signals_run = run.id
+            self.event_view.set_model_service(self._model_service(run.weights))
         window = event_window(e.onset, e.offset, rec.fps, rec.frame_count, e.apex)
         if window != self._shown_window:
             self.event_view.show_event((rec.id, event_key(e)), window)
@@ -402,6 +407,16 @@ class ReviewWindow(QMainWindow):
         self._select_row()
         self.agreement.fill(agreement_rows(self.project, self.queue.coder, self._current_recording()))
         self._show_current()
+
+    def _model_service(self, weights: str | None):
+        """One model per weights file for the whole window (read once, whatever the events)."""
+        from tsfgui.session.model_service import ModelService
+
+        if not weights:
+            return None
+        if weights not in self._models:
+            self._models[weights] = ModelService(weights)
+        return self._models[weights]
 
     def _go_to(self, edge: str) -> None:
         e = self.queue.event if self.queue else None
