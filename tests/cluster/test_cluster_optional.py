@@ -50,3 +50,10 @@ def test_cluster_before_the_inputs_leaves_them_inputs():
         "analyze", "--cluster=auto", "videos/", "--out", "o"]
     assert cluster_flag_before_inputs(["analyze", "v.mp4", "--cluster", "10.0.0.5:6379"])[-1] == "10.0.0.5:6379"
     assert cluster_flag_before_inputs(["eval", "--cluster", "--quiet"]) == ["eval", "--cluster", "--quiet"]
+
+
+def test_an_address_nobody_answers_is_one_line_at_once(tmp_path, media, capsys):
+    clip = media.write_cv2(tmp_path / "clip.avi", "MJPG", 3)
+    assert main(["analyze", str(clip), "--out", str(tmp_path / "out"), "--cluster", "127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach the Ray cluster at '127.0.0.1:1'" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -25,7 +26,7 @@ def require_ray():
 
 
 def is_address(value: str) -> bool:
-    """Whether ``value`` can name a Ray cluster: ``auto``, ``local``, ``HOST:PORT`` or ``ray://HOST:PORT``."""
+    """Whether ``value`` can name a Ray cluster: ``auto``, ``local`` or ``HOST:PORT``."""
     return value in (LOCAL, "local") or ":" in value
 
 
@@ -50,20 +51,25 @@ def ray_cluster(address: str | None = LOCAL, **local_options) -> Iterator[Cluste
 
     ``address``: ``"auto"`` (or None) joins the cluster running on this machine (``ray start --head``, or
     ``RAY_ADDRESS``) and starts a local one when there is none; ``"local"`` always starts a new local one;
-    anything else (``"10.0.0.5:6379"``, ``"ray://head:10001"``) must be a reachable cluster. A process already
+    anything else (``"10.0.0.5:6379"``) must be the address of a reachable cluster's head. A process already
     connected (``ray.init`` called before, as the tests do) keeps its connection. ``local_options`` go to
     ``ray.init`` with ``"local"`` (``num_cpus``, ``object_store_memory`` …). Only a cluster
     started here is shut down at the end.
     """
     ray = require_ray()
+    target = None if address in (None, LOCAL) else address
+    if target not in (None, "local"):  # Ray itself would wait for minutes on an address nobody answers
+        why = _unreachable(target)
+        if why:
+            raise ClusterError(f"cannot reach the Ray cluster at '{address}': {why} (start its head with "
+                               "'ray start --head --port PORT', or use --cluster auto for a local one)")
     if ray.is_initialized():
         yield _info(ray, started_here=False)
         return
-    target = None if address in (None, LOCAL) else address
     options = dict(include_dashboard=False, logging_level=logging.ERROR, configure_logging=True)
     try:
         ray.init(address=target, **options, **(local_options if target == "local" else {}))
-    except (ConnectionError, TimeoutError, RuntimeError, ValueError) as exc:
+    except (ConnectionError, TimeoutError, RuntimeError, ValueError, ImportError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ClusterError(f"cannot reach the Ray cluster at '{address}': {first} (start one with "
                            "'ray start --head', or use --cluster auto for a local one)") from None
@@ -72,6 +78,18 @@ def ray_cluster(address: str | None = LOCAL, **local_options) -> Iterator[Cluste
         yield _info(ray, started_here=started)
     finally:
         ray.shutdown()
+
+
+def _unreachable(address: str, timeout_s: float = 5.0) -> str | None:
+    """Why nothing answers at ``HOST:PORT`` (None when something does)."""
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        return f"'{port}' is not a port number"
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _started_locally(ray) -> bool:
