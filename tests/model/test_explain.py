@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from tsfgui.model import TSFmicro, TSFmicroConfig
+from tsfgui.face import heatmap_to_frame
 from tsfgui.model.explain import (
-    attention_received, attention_rollout, difference_map, grad_cam, heatmap_to_frame, overlay_heatmap,
-    temporal_signal, upsample_heatmap,
+    HEATMAP_KINDS, attention_received, attention_rollout, explain, grad_cam, overlay_heatmap, upsample_heatmap,
 )
 
 CROP = 224
@@ -130,27 +130,6 @@ def test_grad_cam_through_the_full_forward(tiny_model, make_pair):
         grad_cam(tiny_model, onset, apex, target="joy")
 
 
-def test_temporal_signal_per_region():
-    onset = np.full((224, 224, 3), 100, np.uint8)
-    apex = onset.copy()
-    apex[150:190, 70:150] = 151  # the mouth moves: +51 grey levels = 0.2 of the range
-    masks = {name: np.zeros((224, 224), bool) for name in ("brows", "eyes", "nose", "mouth")}
-    masks["brows"][40:60, 40:180] = True
-    masks["eyes"][70:95, 40:180] = True
-    masks["nose"][95:140, 90:130] = True
-    masks["mouth"][150:190, 70:150] = True
-    sig = temporal_signal(onset, apex, masks)
-    assert sig.regions["mouth"] == pytest.approx(0.2)
-    assert sig.regions["brows"] == sig.regions["eyes"] == sig.regions["nose"] == 0.0
-    assert sig.magnitude == pytest.approx(0.2 * 40 * 80 / 224 ** 2)
-    d = difference_map(onset, apex)
-    assert d.shape == (224, 224) and d.max() == pytest.approx(0.2)
-    assert difference_map(np.stack([onset, onset]), np.stack([apex, onset])).shape == (2, 224, 224)
-    assert math.isnan(temporal_signal(onset, apex, {"empty": np.zeros((224, 224), bool)}).regions["empty"])
-    with pytest.raises(ValueError, match="mask shape"):
-        temporal_signal(onset, apex, {"bad": np.zeros((10, 10), bool)})
-
-
 def test_overlay_keeps_frame_where_there_is_no_heat():
     frame = np.full((60, 80, 3), 90, np.uint8)
     heat = np.zeros((60, 80), np.float32)
@@ -158,3 +137,15 @@ def test_overlay_keeps_frame_where_there_is_no_heat():
     out = overlay_heatmap(frame, heat)
     assert out.shape == frame.shape and out.dtype == np.uint8
     assert np.array_equal(out[40:, 40:], frame[40:, 40:]) and not np.array_equal(out[12, 12], frame[12, 12])
+
+
+def test_explain_gives_every_kind_for_a_batch_and_refuses_unknown_kinds(tiny_model, make_pair):
+    onset, apex = make_pair(2, tiny_model.config.img_size)
+    with torch.inference_mode():
+        maps = explain(tiny_model.eval(), onset, apex, (*HEATMAP_KINDS, "layers"))
+        one = explain(tiny_model, onset[:1], apex[:1], ("gradcam",))
+    assert set(HEATMAP_KINDS) <= set(maps) and "layer 1 head 1" in maps
+    assert all(m.shape[0] == 2 and 0.0 <= m.min() <= m.max() <= 1.0 for m in maps.values())
+    np.testing.assert_allclose(one["gradcam"][0], maps["gradcam"][0], atol=1e-5)
+    with pytest.raises(ValueError, match="unknown heatmap kind"):
+        explain(tiny_model, onset, apex, ("saliency",))

@@ -23,15 +23,15 @@ from tsfgui.face import FaceObservation, FaceTracker, detect_and_align, region_m
 from tsfgui.io import Frame, FrameSource
 from tsfgui.io.read_ahead import read_ahead
 from tsfgui.model import TSFmicro, configure_threads, select_device, tune_allocator
-from tsfgui.model.explain import attention_received, attention_rollout, grad_cam, temporal_signal
+from tsfgui.model.explain import HEATMAP_KINDS, explain
 
 from tsfgui.face.pose import head_pose
 
+from .difference import temporal_signal
 from .flow import RegionFlow
 from .pairing import FrameHistory, FrameRecord, ReferencePolicy, default_policy
 from .results import FrameResult
 
-HEATMAP_KINDS = ("attention", "rollout", "gradcam")
 #: Results are handed on after at most this many frames (or ``batch_size`` when larger), full batch or not.
 FLUSH_FRAMES = 32
 #: … and after at most this many seconds since the last hand-over.
@@ -259,16 +259,7 @@ class Analyzer:
 
     def _heatmaps(self, onset: torch.Tensor, apex: torch.Tensor, reference: torch.Tensor,
                   features: torch.Tensor) -> dict[str, np.ndarray]:
-        maps: dict[str, np.ndarray] = {}
-        if "attention" in self.heatmaps or "rollout" in self.heatmaps:
-            _, attentions = self.model.embed_reference(onset, need_weights=True)
-            if "attention" in self.heatmaps:
-                maps["attention"] = np.asarray(attention_received(attentions[-1]))
-            if "rollout" in self.heatmaps:
-                maps["rollout"] = np.asarray(attention_rollout(attentions))
-        if "gradcam" in self.heatmaps:
-            maps["gradcam"] = grad_cam(self.model, onset, apex, reference=reference, features=features).heatmaps
-        return maps
+        return explain(self.model, onset, apex, self.heatmaps, reference=reference, features=features)
 
     def explain(self, result: FrameResult, kinds: Sequence[str] = HEATMAP_KINDS,
                 target: int | str | None = None) -> dict[str, np.ndarray]:
@@ -283,16 +274,7 @@ class Analyzer:
         with torch.inference_mode():
             onset = self.model.preprocess([reference_crop])
             apex = self.model.preprocess([result.face.crop])
-            maps: dict[str, np.ndarray] = {}
-            if "attention" in kinds or "rollout" in kinds:
-                _, attentions = self.model.embed_reference(onset, need_weights=True)
-                if "attention" in kinds:
-                    maps["attention"] = np.asarray(attention_received(attentions[-1]))[0]
-                if "rollout" in kinds:
-                    maps["rollout"] = np.asarray(attention_rollout(attentions))[0]
-            if "gradcam" in kinds:
-                maps["gradcam"] = grad_cam(self.model, onset, apex, target=target).heatmaps[0]
-        return maps
+            return {kind: values[0] for kind, values in explain(self.model, onset, apex, kinds, target=target).items()}
 
 
 def _mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:

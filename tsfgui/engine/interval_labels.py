@@ -3,8 +3,8 @@ onset frame, that one alignment cuts the apex frame too, and the model compares 
 
 During the analysis every frame is compared with the frame one lag before it (what the live view
 and the per-frame CSV need); a spotted interval has its own onset and apex, so its class is computed
-again from exactly that pair, with the alignment of the training crops (``tsfgui.train.preprocess``)
-so that the difference shows facial motion and not re-alignment jitter.
+again from exactly that pair, cut by :func:`tsfgui.face.align_pair` as the training crops are
+(``tsfgui.train.preprocess``), so that the difference shows facial motion and not re-alignment jitter.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from tsfgui.face import AlignTemplate, FaceDetector, FaceTracker, LandmarkPredictor, detect_and_align, to_bgr, warp_crop
+from tsfgui.face import AlignTemplate, FaceDetector, FaceTracker, LandmarkPredictor, align_pair
 from tsfgui.io import FrameSource
 from tsfgui.model import select_device
 
@@ -26,13 +26,9 @@ def _pair_crops(source: FrameSource, interval: SpottedInterval, template: AlignT
                 predictor: LandmarkPredictor) -> tuple[np.ndarray, np.ndarray] | None:
     if interval.apex <= interval.onset:
         return None
-    faces = detect_and_align(source.read(interval.onset).image, template=template, detector=detector,
-                             predictor=predictor)
-    face = faces.primary
-    if face is None or face.crop is None:
-        return None
-    apex = warp_crop(to_bgr(source.read(interval.apex).image), face.matrix, face.size)
-    return face.crop, apex
+    pair = align_pair(source.read(interval.onset).image, [source.read(interval.apex).image], template=template,
+                      detector=detector, predictor=predictor)
+    return None if pair is None else (pair.onset, pair.apexes[0])
 
 
 def classify_intervals(model, source: FrameSource, intervals: Sequence[SpottedInterval], *,

@@ -28,12 +28,17 @@ from tsfgui.io.pixels import FrameError, to_bgr, to_gray
 from .landmarks import LandmarkPredictor
 from .model_files import ModelFileError, cnn_detector_path, landmarks_68_path
 from .observation import FaceObservation, FrameFaces, Quality
+from .pair import AlignedPair, align_pair, primary_key, stretch_matrix
 from .regions import MEASURED_REGIONS, REGIONS, eye_distance, region_masks, region_means
 from .smoothing import OneEuroFilter
 from .tracker import FaceTracker, TrackerSettings, detect_and_align, iou
 
 __all__ = [
     "ALIGNMENT_POINTS",
+    "AlignedPair",
+    "align_pair",
+    "primary_key",
+    "stretch_matrix",
     "MEAN_SHAPE",
     "MEASURED_REGIONS",
     "REGIONS",

@@ -66,6 +66,7 @@ from .detector import BBox, Detection, DetectorSettings, FaceDetector
 from tsfgui.io.pixels import to_bgr, to_gray
 from .landmarks import LandmarkPredictor, square_box
 from .observation import FaceObservation, FrameFaces, Quality
+from .pair import primary_key
 from .smoothing import OneEuroFilter
 
 _THUMB = 32
@@ -175,14 +176,6 @@ def _thumbnail(gray: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     t -= t.mean()
     n = float(np.linalg.norm(t))
     return t / n if n > 1e-3 * _THUMB else np.zeros_like(t)
-
-
-def _primary_key(box: BBox, shape: tuple[int, ...]) -> float:
-    """Larger and more central is better."""
-    h, w = shape[:2]
-    cx, cy, side = square_box(box)
-    dist = math.hypot(cx - w / 2.0, cy - h / 2.0) / max(math.hypot(w / 2.0, h / 2.0), 1.0)
-    return side * (1.0 - 0.5 * min(dist, 1.0))
 
 
 class FaceTracker:
@@ -451,7 +444,7 @@ class FaceTracker:
         faces.sort(key=lambda o: -(o.bbox[2] - o.bbox[0]) * (o.bbox[3] - o.bbox[1]))
         ids = {o.track_id for o in faces}
         if self._primary not in ids and faces:
-            self._primary = max(faces, key=lambda o: _primary_key(o.bbox, bgr.shape)).track_id
+            self._primary = max(faces, key=lambda o: primary_key(o.bbox, bgr.shape)).track_id
         return FrameFaces(
             index=index,
             timestamp_ms=timestamp_ms,
@@ -511,7 +504,7 @@ def detect_and_align(
                 size=template.size,
             )
         )
-    primary = max(faces, key=lambda o: _primary_key(o.bbox, bgr.shape)).track_id if faces else None
+    primary = max(faces, key=lambda o: primary_key(o.bbox, bgr.shape)).track_id if faces else None
     return FrameFaces(
         index=0,
         timestamp_ms=None,

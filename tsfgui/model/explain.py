@@ -11,12 +11,13 @@
   of the chosen class's logit, averaged over positions, weights the channels;
   ``ReLU(Σ_c α_c·A_c)`` shows where the evidence for that class lies. The gradient flows only
   through the head, so it costs one forward pass plus a tiny backward pass.
-* **Mapping back onto the video frame** (:func:`upsample_heatmap`, :func:`heatmap_to_frame`):
-  cell ``u`` of an ``n×n`` map covers crop pixels ``[u·S/n, (u+1)·S/n)``; the map is upsampled to the
-  crop and warped onto the frame with the face alignment's 2×3 crop→frame matrix.
-* **Temporal signal** (:func:`difference_map`, :func:`temporal_signal`): the per-pixel magnitude of
-  ``apex − onset`` on the aligned crops (mean absolute difference over the colour channels, in
-  units of the full intensity range, 0…1), averaged over the crop and within each facial region.
+* :func:`explain` computes the kinds asked for on one batch of onset/apex pairs: the one function
+  the analysis (:class:`~tsfgui.engine.Analyzer`) and the app's inspector use.
+* Cell ``u`` of an ``n×n`` map covers crop pixels ``[u·S/n, (u+1)·S/n)`` (:func:`upsample_heatmap`);
+  :func:`tsfgui.face.heatmap_to_frame` warps a map onto the video frame with the alignment's inverse.
+
+The difference between the aligned crops (how much the face moved) is a signal of the engine,
+:mod:`tsfgui.engine.difference`, not an explanation of the model.
 
 Heatmaps are ``float32`` numpy arrays in [0, 1]: attention maps are min–max scaled (all values
 are positive, their contrast is what matters), Grad-CAM maps are divided by their maximum (zero
@@ -26,16 +27,19 @@ keeps its meaning: no evidence).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
 import torch
 
 __all__ = [
-    "attention_received", "attention_rollout", "GradCAM", "grad_cam", "upsample_heatmap", "heatmap_to_frame",
-    "overlay_heatmap", "difference_map", "TemporalSignal", "temporal_signal", "normalize_heatmap",
+    "HEATMAP_KINDS", "explain", "attention_received", "attention_rollout", "GradCAM", "grad_cam", "upsample_heatmap",
+    "overlay_heatmap", "normalize_heatmap",
 ]
+
+#: the heatmaps :func:`explain` computes; ``"layers"`` adds the attention received in every layer and head
+HEATMAP_KINDS = ("attention", "rollout", "gradcam")
 
 
 def _np(x: torch.Tensor | np.ndarray) -> np.ndarray:
@@ -181,38 +185,6 @@ def upsample_heatmap(heatmap: np.ndarray | torch.Tensor, size: int | tuple[int, 
     return np.stack([cv2.resize(m, (ww, hh), interpolation=cv2.INTER_LINEAR) for m in h])
 
 
-def heatmap_to_frame(heatmap: np.ndarray | torch.Tensor, inverse: np.ndarray, frame_shape: Sequence[int],
-                     crop_size: int | None = None, fill: float = 0.0) -> np.ndarray:
-    """Warp a heatmap over the aligned crop onto the original frame; ``float32`` ``H×W``.
-
-    ``inverse``: the face alignment's 2×3 crop→frame matrix (``FaceObservation.inverse``).
-    ``frame_shape``: ``frame.shape`` (height first). ``heatmap`` may be coarser than the crop (e.g.
-    14×14 over a 224 crop): it is taken to cover the whole crop of side ``crop_size`` (default: the
-    heatmap's own width). Frame pixels outside the crop get ``fill``.
-    """
-    hm = _np(heatmap)
-    if hm.ndim != 2:
-        raise ValueError(f"heatmap must be 2-D, got shape {hm.shape}")
-    m = np.asarray(inverse, dtype=np.float64)
-    if m.shape != (2, 3):
-        raise ValueError(f"inverse must be a 2×3 affine matrix, got shape {m.shape}")
-    hh, hw = hm.shape
-    size = int(crop_size if crop_size is not None else hw)
-    matrix = m
-    if (hh, hw) != (size, size):
-        if hh < size and hw < size:
-            # coarser than the crop: bilinear upsampling first (smooth on the frame, not blocky)
-            hm = cv2.resize(hm, (size, size), interpolation=cv2.INTER_LINEAR)
-        else:
-            # heatmap pixel u ↔ crop pixel x = (u + 0.5)·size/hw − 0.5 (pixel-centre coordinates)
-            sx, sy = size / hw, size / hh
-            to_crop = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
-            matrix = np.hstack([m[:, :2] @ to_crop[:, :2], (m[:, :2] @ to_crop[:, 2] + m[:, 2])[:, None]])
-    height, width = int(frame_shape[0]), int(frame_shape[1])
-    return cv2.warpAffine(hm, matrix, (width, height), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=float(fill))
-
-
 def overlay_heatmap(frame: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45,
                     colormap: int = cv2.COLORMAP_JET, mask_below: float | None = 0.0) -> np.ndarray:
     """Blend a [0, 1] heatmap (same height/width as ``frame``) onto a BGR ``uint8`` frame.
@@ -228,51 +200,28 @@ def overlay_heatmap(frame: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45,
     return blended
 
 
-# temporal signal --------------------------------------------------------------------------------------
-
-def _as_float_image(img: np.ndarray | torch.Tensor) -> np.ndarray:
-    if isinstance(img, torch.Tensor):
-        img = img.detach().cpu().numpy()
-    a = np.asarray(img)
-    if a.dtype == np.uint8:
-        return a.astype(np.float32) / 255.0
-    return a.astype(np.float32)
-
-
-def difference_map(onset: np.ndarray | torch.Tensor, apex: np.ndarray | torch.Tensor) -> np.ndarray:
-    """Per-pixel magnitude of ``apex − onset``: mean absolute difference over colour channels.
-
-    Crops are ``H×W×3`` (or ``H×W``), ``uint8`` (scaled to 0…1) or float; batches ``N×H×W×3`` give
-    ``N×H×W``. Returns ``float32``.
-    """
-    a, b = _as_float_image(onset), _as_float_image(apex)
-    if a.shape != b.shape:
-        raise ValueError(f"onset {a.shape} and apex {b.shape} differ in shape")
-    d = np.abs(b - a)
-    if d.ndim >= 3 and d.shape[-1] in (1, 3, 4):
-        d = d.mean(axis=-1)
-    return d.astype(np.float32)
-
-
-@dataclass
-class TemporalSignal:
-    """Movement between onset and apex: ``magnitude`` over the whole crop, and per region."""
-
-    magnitude: float
-    regions: dict[str, float] = field(default_factory=dict)
-
-
-def temporal_signal(onset: np.ndarray | torch.Tensor, apex: np.ndarray | torch.Tensor,
-                    region_masks: Mapping[str, np.ndarray] | None = None) -> TemporalSignal:
-    """Mean difference magnitude over the crop and inside each boolean region mask (crop coordinates,
-    e.g. ``tsfgui.face.region_masks(obs.landmarks_crop, obs.size)``). An empty mask gives NaN."""
-    d = difference_map(onset, apex)
-    if d.ndim != 2:
-        raise ValueError(f"temporal_signal takes one pair of crops, got difference map of shape {d.shape}")
-    regions: dict[str, float] = {}
-    for name, mask in (region_masks or {}).items():
-        m = np.asarray(mask, dtype=bool)
-        if m.shape != d.shape:
-            raise ValueError(f"region {name!r}: mask shape {m.shape} differs from crop shape {d.shape}")
-        regions[name] = float(d[m].mean()) if m.any() else float("nan")
-    return TemporalSignal(float(d.mean()), regions)
+def explain(model: torch.nn.Module, onset: torch.Tensor, apex: torch.Tensor, kinds: Sequence[str] = HEATMAP_KINDS, *,
+            reference: torch.Tensor | None = None, features: torch.Tensor | None = None,
+            target: int | str | Sequence[int | str] | None = None) -> dict[str, np.ndarray]:
+    """Heatmaps of a batch of pairs (normalised onset and apex tensors): ``{kind: (B, h, w)}`` in
+    [0, 1] for each of ``kinds`` — ``attention`` (received, last layer), ``rollout``, ``gradcam`` (of
+    ``target``, default the predicted class) and ``layers`` (``"layer L head H"`` for every layer and
+    head of the spatial branch). ``reference``/``features``: the spatial embedding and fused map when
+    the caller computed them already (the analysis does)."""
+    unknown = set(kinds) - set(HEATMAP_KINDS) - {"layers"}
+    if unknown:
+        raise ValueError(f"unknown heatmap kind(s) {sorted(unknown)}; choose from {', '.join(HEATMAP_KINDS)}, layers")
+    maps: dict[str, np.ndarray] = {}
+    if {"attention", "rollout", "layers"} & set(kinds):
+        _, attentions = model.embed_reference(onset, need_weights=True)
+        if "attention" in kinds:
+            maps["attention"] = np.asarray(attention_received(attentions[-1]))
+        if "rollout" in kinds:
+            maps["rollout"] = np.asarray(attention_rollout(attentions))
+        if "layers" in kinds:
+            for layer, att in enumerate(attentions):
+                for head in range(att.shape[1]):
+                    maps[f"layer {layer + 1} head {head + 1}"] = np.asarray(attention_received(att, head=head))
+    if "gradcam" in kinds:
+        maps["gradcam"] = grad_cam(model, onset, apex, target=target, reference=reference, features=features).heatmaps
+    return maps

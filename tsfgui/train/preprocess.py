@@ -101,17 +101,6 @@ def _window(center: int, radius: int, available: list[int], lo: int, hi: int) ->
     return [n for n in available if center - radius <= n <= center + radius and lo <= n <= hi] or [center]
 
 
-def stretch_matrix(landmarks: np.ndarray, size: int) -> np.ndarray:
-    """2×3 matrix that stretches the face box to ``size`` × ``size`` (aspect not kept), as the datasets'
-    ``Cropped`` folders are made: landmarks' box, raised by a fifth of its height to take in the forehead."""
-    pts = np.asarray(landmarks, np.float64)
-    x0, y0 = pts.min(0)
-    x1, y1 = pts.max(0)
-    y0 -= 0.2 * (y1 - y0)
-    sx, sy = size / max(x1 - x0, 1.0), size / max(y1 - y0, 1.0)
-    return np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]])
-
-
 def _atomic_savez(path: Path, **arrays) -> None:
     with atomic_path(path, suffix=".npz") as tmp:  # np.savez adds .npz to names without it
         np.savez_compressed(tmp, **arrays)
@@ -164,29 +153,23 @@ class CropCache:
             self._template = AlignTemplate(size=self.settings.crop_size)
         return self._detector, self._predictor, self._template
 
-    def _align(self, onset_image: np.ndarray) -> np.ndarray:
-        from tsfgui.face import alignment_matrix, to_gray
+    def _cut(self, onset_image: np.ndarray, images: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Every image cut with the onset frame's one alignment (:func:`tsfgui.face.align_pair`), or
+        scaled whole (``face_crop="frame"``: the datasets' already cropped faces)."""
+        from tsfgui.face import align_pair, warp_crop
 
         size = self.settings.crop_size
-        if self.settings.face_crop == "frame":  # already a face crop (the datasets' Cropped folders)
+        if self.settings.face_crop == "frame":
             h, w = onset_image.shape[:2]
-            return np.array([[size / w, 0.0, 0.0], [0.0, size / h, 0.0]])
+            matrix = np.array([[size / w, 0.0, 0.0], [0.0, size / h, 0.0]])
+            return {n: warp_crop(image, matrix, size) for n, image in images.items()}
         detector, predictor, template = self._face()
-        found = detector.detect(onset_image)
-        if not found:
+        numbers = list(images)
+        pair = align_pair(onset_image, [images[n] for n in numbers], template=template, detector=detector,
+                          predictor=predictor, crop=self.settings.face_crop)
+        if pair is None:
             raise PreprocessError("no face found in the onset frame")
-        h, w = onset_image.shape[:2]
-
-        def rank(d):  # largest, most central face, like the face pipeline's primary
-            x0, y0, x1, y1 = d.bbox
-            cx, cy = (x0 + x1) / 2 / w - 0.5, (y0 + y1) / 2 / h - 0.5
-            return (x1 - x0) * (y1 - y0) * (1.0 - min(1.0, (cx * cx + cy * cy) ** 0.5))
-
-        best = max(found, key=rank)
-        landmarks = predictor.predict(to_gray(onset_image), best.bbox)
-        if self.settings.face_crop == "stretch":
-            return stretch_matrix(landmarks, size)
-        return alignment_matrix(landmarks, template)
+        return dict(zip(numbers, pair.apexes))
 
     def _estimate_apex(self, sample: Sample, files: dict[int, Path]) -> int:
         numbers = [n for n in sorted(files) if sample.onset <= n <= sample.offset]
@@ -200,8 +183,6 @@ class CropCache:
         return numbers[int(np.argmax(diffs))]
 
     def _compute(self, sample: Sample, files: dict[int, Path]) -> dict[str, np.ndarray]:
-        from tsfgui.face import warp_crop
-
         estimated = sample.apex is None
         apex = self._estimate_apex(sample, files) if estimated else sample.apex
         if estimated:
@@ -212,12 +193,8 @@ class CropCache:
         onset_nums = _window(sample.onset, r, numbers, min(numbers), min(sample.offset, apex))
         apex_nums = _window(apex, r, numbers, sample.onset, max(numbers))
         onset_image = _read(files[sample.onset])
-        matrix = self._align(onset_image)
-        size = self.settings.crop_size
-        crops = {}
-        for n in set(onset_nums) | set(apex_nums):
-            image = onset_image if n == sample.onset else _read(files[n])
-            crops[n] = warp_crop(image, matrix, size)
+        crops = self._cut(onset_image, {n: onset_image if n == sample.onset else _read(files[n])
+                                        for n in sorted(set(onset_nums) | set(apex_nums))})
         self.aligned += 1
         return {"onset_frames": np.array(onset_nums), "onset_crops": np.stack([crops[n] for n in onset_nums]),
                 "apex_frames": np.array(apex_nums), "apex_crops": np.stack([crops[n] for n in apex_nums]),

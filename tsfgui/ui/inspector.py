@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from tsfgui.engine import FrameResult
 from tsfgui.face import warp_crop
 from tsfgui.io import SourceError, open_source
-from tsfgui.model.explain import attention_received, attention_rollout, difference_map, grad_cam
+from tsfgui.engine.difference import difference_map
+from tsfgui.model.explain import HEATMAP_KINDS, explain
 from tsfgui.session import ModelService
 
 from .threads import SourceWorker
@@ -89,13 +90,10 @@ class InspectorWorker(SourceWorker):
 
             with torch.inference_mode():
                 onset, apex = self._model.preprocess([ref_crop]), self._model.preprocess([crop])
-                _, attentions = self._model.embed_reference(onset, need_weights=True)
-                heatmaps["gradcam"] = grad_cam(self._model, onset, apex).heatmaps[0]
-                heatmaps["rollout"] = np.asarray(attention_rollout(attentions))[0]
-                heatmaps["attention"] = np.asarray(attention_received(attentions[-1]))[0]
-                for layer, att in enumerate(attentions):
-                    for head in range(att.shape[1]):
-                        heatmaps[f"layer {layer + 1} head {head + 1}"] = np.asarray(attention_received(att, head=head))[0]
+                maps = explain(self._model, onset, apex, (*HEATMAP_KINDS, "layers"))
+            order = ("gradcam", "rollout", "attention")  # the panel's order: the three, then every layer and head
+            heatmaps = {kind: maps[kind][0] for kind in order}
+            heatmaps.update((kind, values[0]) for kind, values in maps.items() if kind not in order)
         return Inspection(request.result.index, request.reference.index, cv2.cvtColor(crop, cv2.COLOR_BGR2RGB),
                           cv2.cvtColor(ref_crop, cv2.COLOR_BGR2RGB), difference_map(ref_crop, crop) * 255.0, heatmaps)
 
