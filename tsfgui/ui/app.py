@@ -33,16 +33,24 @@ def make_window(target: str | None = None, fps: float | None = None, weights: st
     return MainWindow(target, fps=fps, weights=default_weights() if weights == "demo" else weights)
 
 
-def _show(create) -> int:
-    """Check for a display, create the QApplication, show ``create()``'s window until it is closed."""
+def qt_application(prog: str = "tsfgui"):
+    """The QApplication (created on first use), or None after printing why no window can be shown."""
     problem = display_problem()
     if problem:
-        print(f"tsfgui: error: {problem}", file=sys.stderr)
-        return 1
+        print(f"{prog}: error: {problem}", file=sys.stderr)
+        return None
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("tsfgui")
+    return app
+
+
+def _show(create) -> int:
+    """Show ``create()``'s window until it is closed (1 when there is no display)."""
+    app = qt_application()
+    if app is None:
+        return 1
     window = create()
     window.show()
     return app.exec()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .app import SAMPLE_VIDEO, default_weights, display_problem
+from .app import SAMPLE_VIDEO, default_weights, qt_application
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,16 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-analysis", action="store_true", help="wait until the whole video is analysed")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the frame")
     args = parser.parse_args(argv)
-    problem = display_problem()
-    if problem:
-        print(f"screenshot: error: {problem}", file=sys.stderr)
+    app = qt_application("screenshot")
+    if app is None:
         return 1
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(args.video, weights=None if args.no_weights else args.weights)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..app import display_problem
+from ..app import qt_application
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,16 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1500x950", help="window size WxH")
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
-    problem = display_problem()
-    if problem:
-        print(f"screenshot: error: {problem}", file=sys.stderr)
+    app = qt_application("screenshot")
+    if app is None:
         return 1
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from .window import ReviewWindow
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
     window = ReviewWindow(args.project, coder=args.coder)
     width, height = (int(v) for v in args.size.lower().split("x"))
     window.resize(width, height)
