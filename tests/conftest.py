@@ -68,13 +68,28 @@ def write_ffmpeg(path: Path, codec_args: list[str], n: int, fps: float = 25.0, s
     return path
 
 
-@pytest.fixture
+def sample_clip(path: Path, n: int, fps: float = 30.0) -> Path:
+    """The first ``n`` frames of the bundled sample (a real face) as an MJPG video."""
+    from tsfgui.io import VideoFileSource
+    from tsfgui.resources import SAMPLE_VIDEO
+
+    with VideoFileSource(SAMPLE_VIDEO) as source:
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (source.info.width, source.info.height))
+        for frame in source:
+            if frame.index >= n:
+                break
+            writer.write(frame.image)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
 def media() -> Callable:
     """Access to the media helpers from tests (``media.write_cv2`` …)."""
     import types
 
     return types.SimpleNamespace(numbered_frame=numbered_frame, frame_index=frame_index, write_cv2=write_cv2,
-                                 write_ffmpeg=write_ffmpeg, ffmpeg_exe=ffmpeg_exe)
+                                 write_ffmpeg=write_ffmpeg, ffmpeg_exe=ffmpeg_exe, sample_clip=sample_clip)
 
 
 @pytest.fixture(scope="session")

@@ -195,21 +195,11 @@ def test_analyze_writes_one_result_set_per_input_resumes_and_reports_failures(tm
     import json
     import shutil
 
-    sample = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
     inputs = tmp_path / "in"
     inputs.mkdir()
-    clip = inputs / "short.avi"
-    from tsfgui.io import VideoFileSource
-
+    media.sample_clip(inputs / "short.avi", 24)
     import cv2
 
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
-    with VideoFileSource(sample) as src:
-        for frame in src:
-            if frame.index >= 24:
-                break
-            writer.write(frame.image)
-    writer.release()
     (inputs / "broken.mp4").write_text("not a video\n" * 20)
     frames = tmp_path / "EP01"
     frames.mkdir()

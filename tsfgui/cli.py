@@ -162,7 +162,7 @@ def _spot_settings(pairs: Sequence[str]):
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
-    from tsfgui.batch import analyze_batch
+    from tsfgui.batch import NoInputsError, analyze_batch
     from tsfgui.cluster import ClusterError
     from tsfgui.model.weights import WeightsError
 
@@ -191,11 +191,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                                lag_s=args.lag, batch_size=args.batch_size, jobs=args.jobs,
                                show_progress=not args.quiet, spotting=spotting,
                                per_frame_model=args.per_frame_model, cluster=args.cluster)
-    except (WeightsError, ClusterError) as exc:
+    except (WeightsError, ClusterError, NoInputsError) as exc:
         raise UsageError(str(exc)) from None
     done = sum(o.status == "done" for o in report.outcomes)
-    skipped = sum(o.status == "skipped" for o in report.outcomes)
-    print(f"{done} analysed, {skipped} skipped (finished earlier), {len(report.failed)} failed; results in {args.out}")
+    earlier = sum(o.status == "skipped" and o.message == "finished earlier" for o in report.outcomes)
+    stills = sum(o.status == "skipped" for o in report.outcomes) - earlier
+    also = f", {stills} folder(s) of stills skipped" if stills else ""
+    print(f"{done} analysed, {earlier} skipped (finished earlier){also}, {len(report.failed)} failed; "
+          f"results in {args.out}")
     for o in report.failed:
         print(f"failed: {o.path}: {o.message}", file=sys.stderr)
     return 1 if report.failed else 0

@@ -22,9 +22,8 @@ from typing import Callable, Sequence
 from tsfgui.cluster import (TRANSIENT_ERRORS, ClusterError, ProgressBoard, ProgressReporter, as_completed, ray_cluster,
                             require_ray)
 from tsfgui.cluster.gather import MAX_RETRIES
-from tsfgui.io import SourceError
 
-from .one_input import InputOutcome, analyze_one
+from .one_input import InputOutcome, analyze_one, failure_message
 
 CPUS_PER_INPUT = 1  # decoding, face tracking and signals of one input keep about one core busy
 
@@ -56,8 +55,8 @@ def input_task(path: Path, target: Path, weights: str | None, settings: dict, de
                            progress=ProgressReporter(board, key))
     except TRANSIENT_ERRORS:
         raise  # Ray runs the input again
-    except (SourceError, OSError, ValueError) as exc:  # the input's own fault: reported once
-        return InputOutcome(path, target, "failed", message=str(exc))
+    except Exception as exc:  # noqa: BLE001 - the input's own fault, whatever it is: reported once
+        return InputOutcome(path, target, "failed", message=failure_message(exc))
 
 
 def check_cluster_options(jobs: int = 1) -> None:

@@ -26,7 +26,7 @@ from tsfgui import export
 from tsfgui.engine import Analyzer, RollingLag
 from tsfgui.engine.interval_labels import classify_intervals
 from tsfgui.engine.spotting import SignalRecorder, SpotSettings
-from tsfgui.io import SourceDamagedError, open_source
+from tsfgui.io import SourceDamagedError, SourceError, open_source
 from tsfgui.io.atomic import atomic_write
 
 
@@ -42,6 +42,15 @@ class InputOutcome:
     message: str = ""
     #: seconds per stage of a finished analysis (see :func:`analyze_one`)
     stages: dict[str, float] = field(default_factory=dict)
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for the report: our own errors as they are (they name the file and what to do), any
+    other error with its kind (an error inside torch or OpenCV)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (SourceError, OSError)) and text:
+        return text
+    return f"analysis failed ({type(exc).__name__}: {text or 'no message'})"
 
 
 def _identity(source: Path, weights: str | None, settings: dict) -> dict:
@@ -69,7 +78,9 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
         stale.unlink(missing_ok=True)
     warning = ""
     per_frame = model is not None and settings.get("per_frame_model", False)
-    with open_source(source_path, fps=settings.get("fps")) as source:
+    fps = settings.get("fps") if source_path.is_dir() else None  # --fps is a frame folder's; videos keep theirs
+    with open_source(source_path, fps=fps) as source:
+        announced = source.info.frame_count
         analyzer = Analyzer(model if per_frame else None, policy=RollingLag(lag_s=settings["lag_s"]),
                             batch_size=settings["batch_size"], device=device)
         names = analyzer.class_names  # the per-frame probability columns: none in the two-stage default
@@ -96,7 +107,7 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
     stages["spotting"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if model is not None and events:  # each interval's class from its own onset and apex frames
-        with open_source(source_path, fps=settings.get("fps")) as source:
+        with open_source(source_path, fps=fps) as source:
             events = classify_intervals(model, source, events, device=device, tracker=analyzer.tracker)
     stages["model on spotted intervals"] = time.perf_counter() - mark
     mark = time.perf_counter()
@@ -106,7 +117,8 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
     for writer in export.writers("events") + export.writers("summary"):
         writer.write(writer.default_path(out_dir, out_dir.name), data)
     stages["event files and summary plot"] = time.perf_counter() - mark
-    summary = {"identity": identity, "frames": count, "events": len(events), "fps": info.fps, "width": info.width,
+    summary = {"identity": identity, "frames": count, "frames_announced": announced, "frames_decoded": count,
+               "events": len(events), "fps": info.fps, "width": info.width,
                "height": info.height, "classes": list(classes), "per_frame_model": per_frame, "warning": warning,
                "seconds": round(time.perf_counter() - start, 2),
                "seconds_per_stage": {k: round(v, 3) for k, v in stages.items()}}

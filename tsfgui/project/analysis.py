@@ -76,7 +76,7 @@ def analyze_project(project: "Project", *, weights: str | None = None, jobs: int
     for fps, recs in todo.items():
         batch = analyze_batch([r.location for r in recs], out, weights=weights, device=device, fps=fps, lag_s=lag_s,
                               batch_size=batch_size, jobs=jobs, show_progress=show_progress, spotting=spotting,
-                              cluster=cluster)
+                              cluster=cluster, exact=True)
         for rec, outcome in zip(recs, batch.outcomes):
             if outcome.status == "failed":
                 project.mark_failed(rec.id, outcome.message)
