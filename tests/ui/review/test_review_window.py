@@ -190,3 +190,14 @@ def test_the_event_heatmap_explains_its_onset_and_apex_with_the_runs_model(windo
         key(qtbot, window, Qt.Key.Key_N)                     # the next event gets its own heatmap
     assert not (window.event_view.heatmap == heatmap).all()
     assert len(window._models) == 1 and next(iter(window._models.values())).loads == 1  # the weights read once
+
+
+def test_other_coders_events_are_read_only_lanes_on_the_signals(window, qtbot, sample_project):
+    first = window.queue.event
+    window.project.decide("B", first.proposal_id, "accepted", label="negative")
+    window.refresh()
+    bars = [item for item in window.signals_plot._lanes if hasattr(item, "getRegion")]
+    assert [tuple(round(v) for v in bar.getRegion()) for bar in bars] == [(first.onset, first.offset)]
+    assert not bars[0].movable and "B:" in bars[0].toolTip() and "negative" in bars[0].toolTip()
+    key(qtbot, window, Qt.Key.Key_L)                      # View › Other coders' lanes off
+    assert window.signals_plot._lanes == []

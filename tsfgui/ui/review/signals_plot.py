@@ -58,6 +58,7 @@ class EventSignalsPlot(QWidget):
         self._signals: dict[str, np.ndarray] = {}
         self._curves: list[tuple[pg.PlotWidget, pg.PlotDataItem]] = []
         self._timing: tuple[int, int, int] | None = None
+        self._lanes: list[pg.GraphicsObject] = []
         self._updating = False
 
     def set_signals(self, signals: dict[str, np.ndarray]) -> None:
@@ -98,6 +99,25 @@ class EventSignalsPlot(QWidget):
             if values.size:
                 self.movement.setYRange(0, float(values.max()) * 1.1 or 1.0)
         self._updating = False
+
+    def set_lanes(self, lanes: dict[str, list[tuple[int, int, str]]]) -> None:
+        """Other raters' events as read-only lanes along the top: ``{name: [(onset, offset, label), …]}``."""
+        for item in self._lanes:
+            self.movement.removeItem(item)
+        self._lanes = []
+        for k, (name, events) in enumerate(sorted(lanes.items())):
+            top = 0.98 - 0.07 * k
+            for onset, offset, label in events:
+                bar = pg.LinearRegionItem((onset, offset), movable=False, span=(top - 0.05, top),
+                                          brush=pg.mkBrush(120, 200, 255, 110), pen=pg.mkPen(None))
+                bar.setToolTip(f"{name}: {onset}…{offset} {label}")
+                self.movement.addItem(bar)
+                self._lanes.append(bar)
+                text = pg.TextItem(f"{name} {label}", color=(170, 220, 255), anchor=(0, 1))
+                low, high = self.movement.getViewBox().viewRange()[1]
+                text.setPos(onset, low + (high - low) * (top - 0.05))
+                self.movement.addItem(text)
+                self._lanes.append(text)
 
     def set_cursor(self, frame: int) -> None:
         for cursor in self.cursors:

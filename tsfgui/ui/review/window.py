@@ -204,6 +204,8 @@ class ReviewWindow(QMainWindow):
         self._action(v, "Sort by &score", lambda on: self.order_box.setCurrentText("score" if on else "time"),
                      "Ctrl+Shift+S", checkable=True)
         self._action(v, "&Queue (keys)", self.table.setFocus, "Ctrl+1")
+        self.lanes_action = self._action(v, "Other coders' &lanes", lambda _: self._show_lanes(), "L", checkable=True)
+        self.lanes_action.setChecked(True)
         c = bar.addMenu("&Coder")
         self._action(c, "&Choose coder…", self._choose_coder, "Ctrl+K")
         h = bar.addMenu("&Help")
@@ -378,6 +380,21 @@ class ReviewWindow(QMainWindow):
             self.event_view.show_event((rec.id, event_key(e)), window)
             self._shown_window = window
         self.signals_plot.show_event(window, e.onset, e.apex, e.offset)
+        self._show_lanes()
+
+    def _show_lanes(self) -> None:
+        """Other coders' final events around the current one, read-only, on the signals plot."""
+        e = self.queue.event if self.queue else None
+        lanes: dict[str, list[tuple[int, int, str]]] = {}
+        if e is not None and self.lanes_action.isChecked():
+            rec = self.project.recording(e.recording_id)
+            window = event_window(e.onset, e.offset, rec.fps, rec.frame_count, e.apex)
+            for coder in self.project.coders():
+                if coder.name != self.queue.coder:
+                    lanes[coder.name] = [(o.onset, o.offset, o.label or "") for o in
+                                         self.project.final_events(rec.id, coder.name)
+                                         if o.offset >= window.start and o.onset < window.stop]
+        self.signals_plot.set_lanes(lanes)
 
     # -- actions -------------------------------------------------------------------------------------
     def _act(self, action) -> Change | None:
