@@ -201,3 +201,25 @@ def test_other_coders_events_are_read_only_lanes_on_the_signals(window, qtbot, s
     assert not bars[0].movable and "B:" in bars[0].toolTip() and "negative" in bars[0].toolTip()
     key(qtbot, window, Qt.Key.Key_L)                      # View › Other coders' lanes off
     assert window.signals_plot._lanes == []
+
+
+def test_a_project_dropped_on_the_window_opens_and_is_remembered(qtbot, sample_project, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    w = shown(qtbot, ReviewWindow())
+    w.set_coder("A")
+    assert w.queue is None and not w.review_actions[0].isEnabled()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(sample_project))])
+    drop = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
+    w.dropEvent(drop)
+    assert w.queue is not None and w.queue.coder == "A" and w.review_actions[0].isEnabled()
+    assert w.recent_projects()[0] == str(sample_project.resolve())
+    assert [a.text() for a in w.recent_menu.actions()] == [sample_project.name]
+    bad = tmp_path / "not-a-project.tsfproj"
+    bad.write_text("hello")
+    assert not w.open_project(bad) and "not-a-project.tsfproj" in w.last_error
+    assert w.queue is not None  # the open project stays open
+    w.close()
