@@ -9,7 +9,8 @@ when the cluster has GPUs, one GPU; each worker process loads the model once and
 
 Faults: a worker that dies (killed, out of memory, node lost) is replaced and its input run again from the start
 by Ray (``max_retries``); so is one that raised a transient error (:data:`~tsfgui.cluster.TRANSIENT_ERRORS`). An
-input that fails by itself (not a video, unreadable) is reported once as failed and the others finish. A retried
+input that fails by itself (not a video, unreadable, an error inside torch or OpenCV) is reported once as failed,
+with the same message as a local run, and the others finish. A retried
 input first removes what the dead attempt left (its ``.part`` files and ``done.json``): no partial file ever
 looks finished and no row is written twice. Ctrl+C cancels the running tasks; a re-run resumes.
 """
@@ -72,6 +73,7 @@ def analyze_on_cluster(paths: Sequence[Path], targets: Sequence[Path], *, weight
                        describe: Callable[[InputOutcome], str] = str,
                        on_progress: Callable[[dict], None] | None = None, **local_options) -> list[InputOutcome]:
     """Analyse ``paths`` into ``targets`` as Ray tasks on the cluster at ``address``; the outcomes in input order.
+    (:func:`~tsfgui.batch.local.analyze_batch` checks the weights once before it calls this.)
 
     ``on_progress`` gets the progress board's snapshot (job key → :class:`~tsfgui.cluster.progress.Progress`,
     with the worker's PID) a few times a second while the batch runs.
@@ -79,8 +81,6 @@ def analyze_on_cluster(paths: Sequence[Path], targets: Sequence[Path], *, weight
     from tqdm import tqdm
 
     ray = require_ray()
-    if weights:  # a bad weights file is one error here, not one per input on the workers
-        _model(weights)
     with ray_cluster(address, **local_options) as info:
         if device == "cuda" and info.gpus < 1:
             raise ClusterError(f"--device cuda: the {info.describe()} has no GPU; leave --device out")
