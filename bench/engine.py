@@ -55,6 +55,39 @@ def _report(name: str, outcome, seconds_of_video: float, cpu: float) -> None:
             print(f"    {stage:<36} {secs:8.2f} s {100 * secs / total:5.1f} %  ({1000 * secs / outcome.frames:6.2f} ms/frame)")
 
 
+def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
+    """Stage 1 on ``clip`` with and without each of its speed-ups, alternated ``rounds`` times."""
+    import statistics
+
+    from tsfgui.engine import Analyzer
+    from tsfgui.face import FaceTracker, TrackerSettings
+    from tsfgui.io import VideoFileSource
+
+    def run(search_every: int | None, ahead: bool) -> tuple[float, float]:
+        settings = TrackerSettings() if search_every is None else TrackerSettings(search_every=search_every)
+        analyzer = Analyzer(None, tracker=FaceTracker(settings))
+        with VideoFileSource(clip) as source:
+            start = time.perf_counter()
+            for _ in (analyzer.analyze(source) if ahead else analyzer.run(iter(source))):
+                pass
+            total = time.perf_counter() - start
+        return total, analyzer.stats.face_seconds
+
+    variants = {"stage 1 as analyze runs it": (None, True),
+                "whole-frame detection at every scheduled one (before)": (1, True),
+                "decoding in the analysis thread (before)": (None, False)}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (search, ahead) in variants.items():
+            times[name].append(run(search, ahead))
+    print(f"  stage 1 without the model on these {frames} frames, {rounds} alternated rounds (medians):")
+    base = statistics.median(t for t, _ in times["stage 1 as analyze runs it"])
+    for name, pairs in times.items():
+        total, face = statistics.median(t for t, _ in pairs), statistics.median(f for _, f in pairs)
+        print(f"    {name:<56} {1000 * total / frames:6.1f} ms/frame (tracking {1000 * face / frames:5.1f}), "
+              f"{total / base:4.2f}× the time of analyze's")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="tsfgui bench engine", description=__doc__,
@@ -110,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             _report("  two-stage", two, clip_frames / 30.0, cpu_two)
             _report("  --per-frame-model", every, clip_frames / 30.0, cpu_every)
             print(f"  two-stage is {every.seconds / two.seconds:.1f}× faster than the model on every frame")
+            _stage1_parts(clip, clip_frames, rounds=2)
     return 0
 
 

@@ -303,8 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except RuntimeError as exc:  # a device without bfloat16 kernels
             print(f"  bfloat16 path unavailable here: {exc}")
     else:
-        print("bfloat16: not run — this CPU has no native bf16 instructions (AVX-512-BF16 or AMX) for the "
-              "kernels, where it is slower than float32 (--bf16 on runs it anyway)")
+        print("bfloat16: not run — no native bf16 instructions (AVX-512-BF16 or AMX) for the kernels here "
+              "(absent or capped off), where it is slower than float32 (--bf16 on runs it anyway)")
 
     if args.ops and device.type == "cpu":
         print("per kind of layer, batch 1, fused oneDNN operator vs plain ATen (medians of interleaved runs):")
