@@ -304,3 +304,19 @@ def test_create_model_builds_or_loads_and_fuse_folds_batchnorm_once(tmp_path):
     assert not create_model(pretrained=path, fuse=False).fused
     loaded.train()  # fine-tuning unfolds: the BatchNorms learn again
     assert not loaded.fused
+
+
+def test_damaged_provenance_loads_with_a_warning_naming_the_file(tmp_path, tiny_model):
+    """A weights file whose provenance (where it comes from, whether it was validated) is damaged still
+    loads, but says so: a demo model's warning must never silently become nothing."""
+    from safetensors import safe_open
+
+    path = tmp_path / "demo.safetensors"
+    tiny_model.save_pretrained(path, provenance={"synthetic": True, "warning": "demo only"})
+    with safe_open(str(path), framework="pt") as f:
+        meta = dict(f.metadata())
+    for damaged in ('{"synthetic": true, "warning": "demo', '["not", "an", "object"]'):
+        save_file(load_file(str(path)), str(path), metadata={**meta, "provenance": damaged})
+        provenance = TSFmicro.from_pretrained(path).provenance
+        assert provenance["damaged"] is True
+        assert "demo.safetensors" in provenance["warning"] and "unknown" in provenance["warning"]
