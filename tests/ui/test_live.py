@@ -1,59 +1,52 @@
 """Live mode with a stand-in camera: the sample video fed in real time (30 fps) through the same path a
-webcam takes, with the full-size model (slower than the camera on 2 cores)."""
+webcam takes. The model is made slower than the camera on purpose (it waits while the test holds it),
+so what is checked does not depend on how fast this machine is; the UI stall figures are measured by
+``tsfgui bench live``."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
+import threading
 
 import pytest
-import torch
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QThreadPool, QTimer  # noqa: E402
+from PySide6.QtCore import QThreadPool  # noqa: E402
 
 from tsfgui.io import VideoFileSource  # noqa: E402
-from tsfgui.model import TSFmicro  # noqa: E402
+from tsfgui.resources import SAMPLE_VIDEO  # noqa: E402
 from tsfgui.ui.main_window import MainWindow  # noqa: E402
 
-SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "sample_interview.mp4"
 
-
-@pytest.fixture(scope="module")
-def full_weights(tmp_path_factory):
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "full.safetensors"
-    TSFmicro().save_pretrained(path, dtype=torch.float16)
-    return str(path)
-
-
-def test_live_drops_stale_frames_and_the_ui_never_stalls(qtbot, full_weights):
-    w = MainWindow(weights=full_weights)
+def test_display_follows_the_camera_and_a_busy_model_skips_stale_frames(qtbot, tiny_weights):
+    w = MainWindow(weights=tiny_weights)
     qtbot.addWidget(w)
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    w.open_live(lambda: VideoFileSource(SAMPLE), realtime=True)
-    qtbot.waitUntil(lambda: bool(w.results) and next(iter(w.results.values())).analysed, timeout=60_000)
-    last[0] = time.perf_counter()
-    timer.start(5)
-    qtbot.wait(4000)  # the model runs all this time
-    timer.stop()
-    camera, analysis, dropped = w.live_stats
-    print(f"live: camera {camera:.1f} fps, analysis {analysis:.1f} fps, dropped {dropped}, "
-          f"longest UI gap {max(gaps) * 1000:.1f} ms over {len(gaps)} ticks")
-    assert dropped > 0 and analysis < camera, "a slow model must drop frames, not queue them"
-    assert w._live_shown > 100, "display follows the camera, not the model"
-    newest = next(iter(w.results.values()))
-    assert w._live_shown - newest.index < 30, "analysis works on recent frames (no backlog)"
-    assert max(gaps) < 0.050, f"the UI event loop stalled for {max(gaps) * 1000:.0f} ms"
+    free = threading.Event()
+    free.set()
+    # the model's head waits while the test holds it: an analysis as slow as the test wants
+    hold = w.models.get().head.register_forward_pre_hook(lambda module, args: free.wait(60) and None)
+    taken: list[int] = []
+    try:
+        w.open_live(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True)
+        w._worker.yielded.connect(lambda message: taken.append(message[1].index) if message[0] == "live" else None)
+        qtbot.waitUntil(lambda: any(r.analysed for r in w.results.values()), timeout=120_000)
+        free.clear()  # the next model call waits
+        held_at = w._live_shown
+        # the display goes on at the camera's rate while the model is held
+        qtbot.waitUntil(lambda: w._live_shown >= held_at + 45, timeout=60_000)
+        released_at, before = w._live_shown, len(taken)
+        free.set()
+        # after the held frame's result, the next frame analysed is the newest, not the next in line
+        qtbot.waitUntil(lambda: len(taken) >= before + 2, timeout=60_000)
+        camera, analysis, dropped = w.live_stats
+    finally:
+        free.set()
+        hold.remove()
+    assert taken == sorted(set(taken)), "frames are analysed in order, each once"
+    held, following = taken[before], taken[before + 1]
+    assert held <= held_at + 45 <= released_at <= following, (
+        f"frame {held} was in the model while frames up to {released_at} were shown; frame {following} came "
+        "next: the frames that came meanwhile were queued instead of dropped")
+    assert dropped > 0 and analysis < camera
     w.close()
     assert QThreadPool.globalInstance().activeThreadCount() == 0

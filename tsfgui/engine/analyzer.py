@@ -3,9 +3,9 @@
 For every frame: track the face (:class:`~tsfgui.face.FaceTracker`), pick a reference (onset) frame
 by a :mod:`~tsfgui.engine.pairing` policy, measure the difference apex − onset globally and per
 facial region, and run TSFmicro on the pair. Frames are batched for the model (``batch_size``;
-1 for live use); results leave at least every :data:`FLUSH_FRAMES` frames or :data:`FLUSH_SECONDS`
-seconds even when no batch fills (a long stretch without a face), and every result computed before an
-error reaches the consumer before the error does. The spatial branch only sees reference frames, so
+1 for live use); a result that waits for no model call leaves at once, the others at least every
+:data:`FLUSH_FRAMES` frames or :data:`FLUSH_SECONDS` seconds even when no batch fills, and every result
+computed before an error reaches the consumer before the error does. The spatial branch only sees reference frames, so
 its output is cached per frame: each frame is embedded once however often it serves as a reference.
 """
 
@@ -134,7 +134,7 @@ class Analyzer:
                     break
                 pending.append(self._prepare(frame))
                 waiting += pending[-1].reference_crop is not None
-                if (waiting >= self.batch_size or len(pending) >= most
+                if (waiting in (0, self.batch_size) or len(pending) >= most
                         or time.monotonic() - handed_over >= FLUSH_SECONDS):
                     ready, pending, waiting = pending, [], 0
                     yield from self._flush(ready)
