@@ -145,15 +145,26 @@ class ReviewQueue:
 
     def others(self, event: Event) -> dict[str, str]:
         """Other coders' status on the same proposal (read-only, for comparison)."""
-        if event.proposal_id is None:
-            return {}
-        out = {}
+        return self.others_by_proposal([event.recording_id]).get(event.proposal_id, {}) \
+            if event.proposal_id is not None else {}
+
+    def others_by_proposal(self, recording_ids: list[int] | None = None) -> dict[int, dict[str, str]]:
+        """For every proposal of these recordings (default: the queue's), what the other coders decided:
+        ``{proposal_id: {coder: status}}`` (with their label when it differs from the proposal's).
+        One read per recording and coder, however many events."""
+        if recording_ids is None:
+            recording_ids = sorted({e.recording_id for e in self.events})
+        out: dict[int, dict[str, str]] = {}
         for c in self.project.coders():
             if c.name == self.coder:
                 continue
-            for e in self.project.events(event.recording_id, c.name):
-                if e.proposal_id == event.proposal_id and e.status != "proposed":
-                    out[c.name] = e.status if e.label in (None, event.label) else f"{e.status} ({e.label})"
+            for rid in recording_ids:
+                for e in self.project.events(rid, c.name):
+                    if e.proposal_id is None or e.status == "proposed":
+                        continue
+                    proposed_label = e.proposed[3] if e.proposed else None
+                    text = e.status if e.label in (None, proposed_label) else f"{e.status} ({e.label})"
+                    out.setdefault(e.proposal_id, {})[c.name] = text
         return out
 
     # -- decisions (each written at once; each returns the project's change) ----------------------
@@ -254,22 +265,53 @@ class AgreementRow:
     project: Agreement
 
 
+class AgreementBoard:
+    """Agreement of a coder with the tool and with every other coder, per recording and pooled, kept
+    per recording so that a decision recomputes only its own recording (:meth:`invalidate`)."""
+
+    def __init__(self, project: Project, coder: str):
+        self.project = project
+        self.coder = coder
+        self._per_recording: dict[tuple[str, int], tuple[Agreement, bool]] = {}
+        self._pooled: dict[str, Agreement] = {}
+
+    def invalidate(self, recording_id: int | None = None) -> None:
+        """Forget one recording's figures (after a decision in it), or all of them (None)."""
+        self._pooled.clear()
+        if recording_id is None:
+            self._per_recording.clear()
+        else:
+            self._per_recording = {k: v for k, v in self._per_recording.items() if k[1] != recording_id}
+
+    def _compare(self, other: str, rec) -> tuple[Agreement, bool]:
+        key = (other, rec.id)
+        if key not in self._per_recording:
+            a, b = self.project.final_events(rec.id, self.coder), self.project.final_events(rec.id, other)
+            self._per_recording[key] = (compare(a, b, rec.name), bool(a or b))
+        return self._per_recording[key]
+
+    def rows(self, recording_id: int | None) -> list[AgreementRow]:
+        """The coder against the tool's proposals, and every other coder against the coder."""
+        rows = []
+        recordings = self.project.recordings()
+        others = [c.name for c in self.project.coders() if c.name != self.coder]
+        for other in [TOOL, *others]:
+            per_recording, this = [], None
+            for rec in recordings:
+                agreement, any_events = self._compare(other, rec)
+                if rec.id == recording_id:
+                    this = agreement
+                if any_events:
+                    per_recording.append(agreement)
+            if other not in self._pooled:
+                self._pooled[other] = pooled(per_recording)
+            rows.append(AgreementRow(self.coder, other, this, self._pooled[other]))
+        return rows
+
+
 def agreement_rows(project: Project, coder: str, recording_id: int | None) -> list[AgreementRow]:
     """The coder against the tool's proposals, and every other coder against the coder."""
-    rows = []
-    others = [c.name for c in project.coders() if c.name != coder]
-    for reference, other in [(coder, TOOL)] + [(coder, name) for name in others]:
-        per_recording = []
-        this = None
-        for rec in project.recordings():
-            a, b = project.final_events(rec.id, reference), project.final_events(rec.id, other)
-            agreement = compare(a, b, rec.name)
-            if rec.id == recording_id:
-                this = agreement
-            if a or b:
-                per_recording.append(agreement)
-        rows.append(AgreementRow(reference, other, this, pooled(per_recording)))
-    return rows
+    return AgreementBoard(project, coder).rows(recording_id)
 
 
 def described(event: Event) -> str:
@@ -277,5 +319,5 @@ def described(event: Event) -> str:
     return f"{event.kind} {event.onset}…{event.offset} ({event.label or event.region or 'no label'})"
 
 
-__all__ = ["ADDED_APEX_S", "ADDED_OFFSET_S", "AgreementRow", "EventKey", "QueueFilter", "ReviewQueue",
+__all__ = ["ADDED_APEX_S", "ADDED_OFFSET_S", "AgreementBoard", "AgreementRow", "EventKey", "QueueFilter", "ReviewQueue",
            "agreement_rows", "described", "event_key"]

@@ -24,6 +24,7 @@ class QueueTableModel(QAbstractTableModel):
         self.queue = queue
         self._names: dict[int, str] = {}
         self._others: dict[int, str] = {}
+        self.others_by_proposal: dict[int, dict[str, str]] = {}
 
     def set_queue(self, queue: ReviewQueue | None) -> None:
         self.beginResetModel()
@@ -36,12 +37,13 @@ class QueueTableModel(QAbstractTableModel):
         self.set_queue(self.queue)
 
     def _cache_lookups(self) -> None:
-        self._names, self._others = {}, {}
+        self._names, self._others, self.others_by_proposal = {}, {}, {}
         if self.queue is None:
             return
         self._names = {r.id: r.name for r in self.queue.project.recordings()}
+        by_proposal = self.others_by_proposal = self.queue.others_by_proposal()
         for row, e in enumerate(self.queue.events):
-            others = self.queue.others(e)
+            others = by_proposal.get(e.proposal_id, {}) if e.proposal_id is not None else {}
             self._others[row] = ", ".join(f"{name}: {status}" for name, status in sorted(others.items()))
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: N802 (Qt name)

@@ -59,6 +59,7 @@ class EventSignalsPlot(QWidget):
         self._curves: list[tuple[pg.PlotWidget, pg.PlotDataItem]] = []
         self._timing: tuple[int, int, int] | None = None
         self._lanes: list[pg.GraphicsObject] = []
+        self.lane_events: dict[str, list[tuple[int, int, str]]] = {}
         self._updating = False
 
     def set_signals(self, signals: dict[str, np.ndarray]) -> None:
@@ -101,23 +102,24 @@ class EventSignalsPlot(QWidget):
         self._updating = False
 
     def set_lanes(self, lanes: dict[str, list[tuple[int, int, str]]]) -> None:
-        """Other raters' events as read-only lanes along the top: ``{name: [(onset, offset, label), …]}``."""
+        """Other raters' events as read-only lanes along the top: ``{name: [(onset, offset, label), …]}``.
+        One thick segmented line and one caption per rater, however many events."""
         for item in self._lanes:
             self.movement.removeItem(item)
         self._lanes = []
-        for k, (name, events) in enumerate(sorted(lanes.items())):
-            top = 0.98 - 0.07 * k
-            for onset, offset, label in events:
-                bar = pg.LinearRegionItem((onset, offset), movable=False, span=(top - 0.05, top),
-                                          brush=pg.mkBrush(120, 200, 255, 110), pen=pg.mkPen(None))
-                bar.setToolTip(f"{name}: {onset}…{offset} {label}")
-                self.movement.addItem(bar)
-                self._lanes.append(bar)
-                text = pg.TextItem(f"{name} {label}", color=(170, 220, 255), anchor=(0, 1))
-                low, high = self.movement.getViewBox().viewRange()[1]
-                text.setPos(onset, low + (high - low) * (top - 0.05))
-                self.movement.addItem(text)
-                self._lanes.append(text)
+        self.lane_events = {name: list(events) for name, events in lanes.items() if events}
+        low, high = self.movement.getViewBox().viewRange()[1]
+        for k, (name, events) in enumerate(sorted(self.lane_events.items())):
+            y = low + (high - low) * (0.95 - 0.08 * k)
+            xs = np.array([[onset, offset, np.nan] for onset, offset, _ in events], dtype=np.float64).ravel()
+            line = pg.PlotDataItem(xs, np.full(xs.shape, y), connect="finite",
+                                   pen=pg.mkPen((120, 200, 255, 170), width=6))
+            caption = pg.TextItem(f"{name}: " + ", ".join(label or "–" for _, _, label in events),
+                                  color=(170, 220, 255), anchor=(0, 1))
+            caption.setPos(events[0][0], y)
+            for item in (line, caption):
+                self.movement.addItem(item)
+                self._lanes.append(item)
 
     def set_cursor(self, frame: int) -> None:
         for cursor in self.cursors:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from tsfgui.engine.event_loop import event_window
 from tsfgui.project import SUFFIX, STATUSES, Change, Project, ProjectError
-from tsfgui.project.review import QueueFilter, ReviewQueue, agreement_rows, event_key
+from tsfgui.project.review import AgreementBoard, QueueFilter, ReviewQueue, event_key
 
 from ..recent_files import RecentFilesMixin
 from .analysis_process import ProjectAnalysis
@@ -51,6 +51,11 @@ class ReviewWindow(QMainWindow):
         self._shown_window = None
         self.undo_stack = QUndoStack(self)
         self._models: dict[str, object] = {}
+        self._lane_events: dict[tuple[int, str], list] = {}
+        self._agreement_timer = QTimer(self)  # decisions in quick succession: one recount when they pause
+        self._agreement_timer.setSingleShot(True)
+        self._agreement_timer.setInterval(400)
+        self._agreement_timer.timeout.connect(self._refresh_agreement)
 
         self.project_panel = ProjectPanel()
         self.project_panel.recordingChosen.connect(self.set_recording)
@@ -253,6 +258,7 @@ class ReviewWindow(QMainWindow):
         except ProjectError as exc:
             self._error(str(exc), dialog=True)
             return False
+        self.board = AgreementBoard(self.project, self.queue.coder)
         s = settings()
         s.setValue("review/coder", self.queue.coder)
         s.sync()
@@ -323,17 +329,30 @@ class ReviewWindow(QMainWindow):
         box.blockSignals(False)
 
     # -- the view of the queue -----------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Redraw everything from the project: queue rows, selection, panels, agreement, the event."""
+    def refresh(self, changed_recording: int | None = None) -> None:
+        """Redraw from the project: queue rows, selection, panels, agreement, the event. After a decision
+        in ``changed_recording`` only that recording's counts and agreement are recomputed."""
         if self.queue is None:
             self.model.set_queue(None)
             self.project_panel.fill(None, None, None)
             return
         self.model.set_queue(self.queue)
-        self.project_panel.fill(self.project, self.queue.coder, self.queue.recording_id)
-        self.agreement.fill(agreement_rows(self.project, self.queue.coder, self._current_recording()))
+        if changed_recording is None:
+            self.board.invalidate()
+            self._lane_events.clear()
+            self.project_panel.fill(self.project, self.queue.coder, self.queue.recording_id)
+            self._agreement_timer.start()  # after the window has drawn (the first one imports scikit-learn)
+        else:
+            self.board.invalidate(changed_recording)
+            self.project_panel.update_counts(self.project, self.queue.coder, changed_recording)
+            self._agreement_timer.start()
         self._select_row()
         self._show_current()
+
+    def _refresh_agreement(self) -> None:
+        self._agreement_timer.stop()
+        if self.queue is not None:
+            self.agreement.fill(self.board.rows(self._current_recording()))
 
     def _current_recording(self) -> int | None:
         e = self.queue.event if self.queue else None
@@ -355,12 +374,14 @@ class ReviewWindow(QMainWindow):
     def _row_changed(self, current, _previous) -> None:
         if self.queue is not None and current.isValid() and current.row() != self.queue.current:
             self.queue.select(current.row())
-            self.agreement.fill(agreement_rows(self.project, self.queue.coder, self._current_recording()))
+            if not self._agreement_timer.isActive():
+                self._refresh_agreement()
             self._show_current()
 
     def _show_current(self) -> None:
         e = self.queue.event if self.queue else None
-        self.fields.show_event(e, self.queue.labels() if self.queue else (), self.queue.others(e) if e else {})
+        others = self.model.others_by_proposal.get(e.proposal_id, {}) if e is not None else {}
+        self.fields.show_event(e, self.queue.labels() if self.queue else (), others)
         if e is None:
             return
         rec = self.project.recording(e.recording_id)
@@ -391,8 +412,10 @@ class ReviewWindow(QMainWindow):
             window = event_window(e.onset, e.offset, rec.fps, rec.frame_count, e.apex)
             for coder in self.project.coders():
                 if coder.name != self.queue.coder:
-                    lanes[coder.name] = [(o.onset, o.offset, o.label or "") for o in
-                                         self.project.final_events(rec.id, coder.name)
+                    key = (rec.id, coder.name)
+                    if key not in self._lane_events:  # others' events change only by their own hand
+                        self._lane_events[key] = self.project.final_events(rec.id, coder.name)
+                    lanes[coder.name] = [(o.onset, o.offset, o.label or "") for o in self._lane_events[key]
                                          if o.offset >= window.start and o.onset < window.stop]
         self.signals_plot.set_lanes(lanes)
 
@@ -401,6 +424,7 @@ class ReviewWindow(QMainWindow):
         """Run a decision on the queue; it is written at once and becomes one undoable command."""
         if self.queue is None:
             return None
+        recording = self._current_recording()
         try:
             change = action(self.queue)
         except ProjectError as exc:
@@ -409,7 +433,7 @@ class ReviewWindow(QMainWindow):
         self.undo_stack.push(self._command(change))
         self.statusBar().showMessage(f"{self.queue.coder}: {change.description}", 5000)
         self.last_error = None
-        self.refresh()
+        self.refresh(changed_recording=recording)
         return change
 
     def _after_undo(self) -> None:
@@ -422,15 +446,16 @@ class ReviewWindow(QMainWindow):
             return
         self.queue.next() if step > 0 else self.queue.previous()
         self._select_row()
-        self.agreement.fill(agreement_rows(self.project, self.queue.coder, self._current_recording()))
+        if not self._agreement_timer.isActive():
+            self._refresh_agreement()
         self._show_current()
 
     def _model_service(self, weights: str | None):
         """One model per weights file for the whole window (read once, whatever the events)."""
-        from tsfgui.session.model_service import ModelService
-
         if not weights:
             return None
+        from tsfgui.session.model_service import ModelService
+
         if weights not in self._models:
             self._models[weights] = ModelService(weights)
         return self._models[weights]
