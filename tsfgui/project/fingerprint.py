@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tsfgui.io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, natural_key
+from tsfgui.io import IMAGE_EXTENSIONS, natural_key
 
 CHUNK = 1 << 20
 
@@ -43,17 +43,3 @@ def fingerprint(path: str | Path) -> tuple[str, int]:
         return f"d{size}-{h.hexdigest()[:32]}", size
     size = _file_digest(p, h)
     return f"f{size}-{h.hexdigest()[:32]}", size
-
-
-def candidates(folder: str | Path) -> list[Path]:
-    """Files and frame folders under ``folder`` that could be a moved recording (videos, folders of images)."""
-    root = Path(folder)
-    found: list[Path] = []
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS:
-            found.append(p)
-        elif p.is_dir() and any(c.suffix.lower() in IMAGE_EXTENSIONS for c in p.iterdir() if c.is_file()):
-            found.append(p)
-    if any(c.suffix.lower() in IMAGE_EXTENSIONS for c in root.iterdir() if c.is_file()):
-        found.insert(0, root)
-    return found

@@ -23,7 +23,7 @@ from tsfgui import __version__
 
 from . import decisions
 from .database import ProjectError, now, open_database, transaction
-from .fingerprint import candidates, fingerprint
+from .fingerprint import fingerprint
 from .records import TOOL, Change, Coder, Event, HistoryEntry, Recording, Run
 
 SUFFIX = ".tsfproj"
@@ -161,9 +161,11 @@ class Project:
         lost = self.missing()
         if not lost:
             return report
+        from tsfgui.batch import expand_inputs  # the discovery of `analyze` and `project add`
+
         by_print: dict[str, Path] = {}
         sizes = {r.size_bytes for r in lost}
-        for cand in candidates(folder):
+        for cand in expand_inputs([folder]):
             if cand.is_file() and cand.stat().st_size not in sizes:
                 continue
             fp, _ = fingerprint(cand)
