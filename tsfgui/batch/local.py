@@ -11,7 +11,6 @@ Bad weights are refused once, before any input starts.
 from __future__ import annotations
 
 import os
-import queue
 import signal
 from collections import deque
 from dataclasses import dataclass, field
@@ -158,7 +157,7 @@ def _analyze_parallel(paths: list[Path], targets: list[Path], weights: str | Non
     suspects: deque[int] = deque()  # running when a worker of unknown input died: retried alone
     # spawn, not fork: a forked child of a process with running torch/OpenCV threads can deadlock
     context = multiprocessing.get_context("spawn")
-    started = context.Queue()
+    started = context.SimpleQueue()  # put() writes at once: a worker killed right after has said it
 
     def record(i: int, outcome: InputOutcome) -> None:
         outcomes[i] = outcome
@@ -197,11 +196,8 @@ def _analyze_parallel(paths: list[Path], targets: list[Path], weights: str | Non
         if not lost:
             continue
         ran_on: dict[int, int] = {}
-        while True:
-            try:
-                number, pid = started.get(timeout=0.5)
-            except queue.Empty:
-                break
+        while not started.empty():
+            number, pid = started.get()
             ran_on[number] = pid
         died = {pid for pid, process in workers.items() if process.exitcode not in (None, 0, -signal.SIGTERM)}
         culprits = [i for i in lost if ran_on.get(i) in died]
