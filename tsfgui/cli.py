@@ -81,6 +81,24 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return train_cli.run_eval(args, args.parser_, UsageError)
 
 
+def _cmd_eval_spotting(args: argparse.Namespace) -> int:
+    from tsfgui.train.datasets import DatasetError
+    from tsfgui.train.spotting_eval import evaluate
+
+    settings = _spot_settings(args.spot)
+    try:
+        summary = evaluate(args.dataset, args.root, args.out, annotations=args.annotations, settings=settings,
+                           report=(lambda line: None) if args.quiet else (lambda line: print(line, flush=True)))
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from None
+    for kind in ("micro", "macro", "overall"):
+        s = summary[kind]
+        print(f"{kind:8s} TP {s['tp']:4d}  FP {s['fp']:4d}  FN {s['fn']:4d}  precision {s['precision']:.4f}  "
+              f"recall {s['recall']:.4f}  F1 {s['f1']:.4f}")
+    print(f"{summary['videos']} videos; written to {Path(args.out) / 'megc.json'} and megc.md")
+    return 0
+
+
 def _cmd_import_weights(args: argparse.Namespace) -> int:
     from tsfgui.model import WeightsError, load_model
 
@@ -145,6 +163,7 @@ def _spot_settings(pairs: Sequence[str]):
 
     settings = SpotSettings()
     known = {f.name: type(getattr(settings, f.name)) for f in fields(SpotSettings) if f.name != "regions"}
+    choices = {"signal": ("flow", "diff")}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip().replace("-", "_")
@@ -155,6 +174,11 @@ def _spot_settings(pairs: Sequence[str]):
         except ValueError:
             kind = "a whole number" if known[key] is int else "a number"
             raise UsageError(f"--spot {key}: '{text}' is not {kind}") from None
+        if key in choices:
+            if value not in choices[key]:
+                raise UsageError(f"--spot {key} must be one of {', '.join(choices[key])}, not '{text}'")
+            settings = replace(settings, **{key: value})
+            continue
         if value < 0 or (key == "threshold" and value == 0):
             raise UsageError(f"--spot {key} must be {'positive' if key == 'threshold' else 'at least 0'}, not {text}")
         settings = replace(settings, **{key: value})
@@ -319,6 +343,21 @@ def build_parser() -> argparse.ArgumentParser:
                               description=train_cli.EVAL_DESCRIPTION)
     train_cli.add_eval_arguments(evaluate)
     evaluate.set_defaults(func=_cmd_eval, parser_=evaluate)
+
+    spotting = sub.add_parser("eval-spotting", help="spotting on a long-video dataset, scored as MEGC (P/R/F1)",
+                              description="Spot micro- and macro-expressions in the long videos of SAMM Long Videos "
+                                          "(samm-lv), CAS(ME)^2 (casme2-lv) or CAS(ME)^3 part A (casme3-lv), read in "
+                                          "their published layouts, and score them with the MEGC protocol (IoU >= 0.5, "
+                                          "TP/FP/FN pooled over videos). Writes OUT/megc.json, OUT/megc.md and one "
+                                          "result per video (a re-run resumes).")
+    spotting.add_argument("--dataset", required=True, choices=("samm-lv", "casme2-lv", "casme3-lv"))
+    spotting.add_argument("--root", required=True, help="the folder the dataset was unpacked into")
+    spotting.add_argument("--out", required=True, help="folder for the results")
+    spotting.add_argument("--annotations", default=None, help="the annotation sheet (default: found under --root)")
+    spotting.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
+                          help="a spotting setting, repeatable (as tsfgui analyze --spot)")
+    spotting.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    spotting.set_defaults(func=_cmd_eval_spotting)
     return parser
 
 

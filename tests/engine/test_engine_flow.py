@@ -28,7 +28,7 @@ def _mouth_motion(face, amplitude: float) -> tuple[np.ndarray, np.ndarray]:
     size = face.size
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
     cx, cy = face.landmarks_crop[48:60].mean(0)
-    bump = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.08 * size) ** 2))
+    bump = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.05 * size) ** 2))
     return np.zeros_like(bump), -amplitude * bump
 
 

@@ -60,7 +60,7 @@ def test_signal_recorder_keeps_labels_and_signals_across_blocks_compactly():
     assert values[n - 1, 0] == n - 1 and values[3, DIFF_KEYS.index("mouth")] == 0.5
     assert np.isnan(values[3, DIFF_KEYS.index("brows")])
     rec = recorder._records()
-    assert rec.itemsize <= 48  # bytes per frame: an hour at 30 fps stays under 5 MB
+    assert rec.itemsize <= 80  # bytes per frame: an hour at 30 fps stays under 9 MB
     labels = [recorder.labels()[i] for i in range(4)]
     assert labels == [None, "positive", "negative", None]
 
@@ -125,3 +125,55 @@ def test_spotting_over_a_long_movement_is_macro_and_a_head_turn_is_dropped():
     _bump(values, "brows", 900, np.full(200, 1.5))
     spotted = _spotted(index, reference, values)
     assert [s.kind for s in spotted] == ["macro"] and spotted[0].apex < 400
+
+
+def test_apex_is_the_top_of_the_rise_and_never_the_offset():
+    """Against a reference 0.2 s back a movement shows twice: as it rises and as it returns. The apex is
+    the first burst's top; the offset lies after it."""
+    index, reference, values = _quiet_signals()
+    _bump(values, "mouth", 300, [0.4, 1.0, 1.4, 1.0, 0.5, 0.3, 0.6, 1.2, 1.6, 1.1, 0.4])
+    (event,) = _spotted(index, reference, values)
+    assert 301 <= event.apex <= 303 and event.onset < event.apex < event.offset
+
+
+def test_events_during_fast_head_rotation_are_kept_and_flagged():
+    import numpy as np
+
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, values = _quiet_signals()
+    _bump(values, "brows", 300, [0.4, 1.0, 1.2, 0.9, 0.4])
+    _bump(values, "mouth", 900, [0.4, 1.0, 1.2, 0.9, 0.4])
+    pose = np.zeros((len(index), 3), np.float32)
+    pose[880:930, 1] = np.linspace(0.0, 0.9, 50)  # the head turns 0.9 rad in 1.7 s: 0.54 rad/s
+    pose[930:, 1] = 0.9
+    arrays = {"index": index, "reference": reference, "diff": values, "flow": np.full_like(values, np.nan),
+              "pose": pose}
+    calm, turning = spot_arrays(arrays, 30.0, SpotSettings())
+    assert calm.flags == () and turning.flags == ("head motion",) and turning.region == "mouth"
+    assert spot_arrays(arrays, 30.0, SpotSettings(head_speed=1.0))[1].flags == ()
+
+
+def test_spotting_uses_the_flow_and_falls_back_to_the_difference():
+    import numpy as np
+
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, flow = _quiet_signals(seed=1)
+    _bump(flow, "brows", 300, [0.4, 1.0, 1.2, 0.9, 0.4])
+    _, _, diff = _quiet_signals(seed=2)
+    _bump(diff, "mouth", 900, [0.4, 1.0, 1.2, 0.9, 0.4])
+    arrays = {"index": index, "reference": reference, "diff": diff, "flow": flow}
+    assert [s.region for s in spot_arrays(arrays, 30.0)] == ["brows"]
+    assert [s.region for s in spot_arrays(arrays, 30.0, SpotSettings(signal="diff"))] == ["mouth"]
+    arrays["flow"] = np.full_like(flow, np.nan)  # results of a version without flow
+    assert [s.region for s in spot_arrays(arrays, 30.0)] == ["mouth"]
+
+
+def test_a_brow_movement_during_speech_is_kept_while_the_speech_is_dropped():
+    index, reference, values = _quiet_signals()
+    for start in range(600, 720, 8):                           # four seconds of talking
+        _bump(values, "mouth", start, [0.6, 1.2, 0.6])
+    _bump(values, "brows", 650, [0.4, 1.0, 1.2, 0.9, 0.4])
+    spotted = _spotted(index, reference, values)
+    assert [(s.region, s.kind) for s in spotted] == [("brows", "micro")] and 650 <= spotted[0].apex <= 654

@@ -29,6 +29,10 @@ def test_analysis_runs_in_the_background_and_each_frame_shows_its_own_data(qtbot
         assert w.badge.greyed and "no model" in w.badge.detail.text()
     # the plotted difference of a frame is the engine's figure for that frame
     assert w.plots.diff[250, 0] == pytest.approx(w.results[250].diff["global"])
+    # and so is its head pose, in degrees
+    np.testing.assert_allclose(w.plots.pose[250], np.degrees(w.results[250].pose), rtol=1e-5)
+    w.plots.refresh()
+    assert np.isfinite(w.plots.pose_curves[2].getData()[1]).sum() > 200
     w.show_face_action.setChecked(False)
     w.show_face_action.triggered.emit()
     assert len(w.landmarks_item.getData()[0]) == 0

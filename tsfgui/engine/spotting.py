@@ -1,29 +1,39 @@
-"""Spotting: when do micro-expressions happen? Intervals from the per-region difference signals.
+"""Spotting: when do micro- and macro-expressions happen? Intervals from per-region motion signals.
 
-The signal is the engine's rolling-lag difference ``|frame(t) − frame(t − k)|`` per facial region
-(brows, eyes, nose, mouth). A facial movement that rises and returns within about half a second shows
-as one or two bursts of this difference. The steps:
+The signal of each facial region (brows, eyes, nose, mouth) is by default the optical flow between each
+frame and its reference 0.2 s earlier with the head's own motion removed (:mod:`tsfgui.engine.flow`);
+``signal="diff"`` uses the grey-level difference instead. A movement that rises and returns shows as
+one or two bursts of it. The steps:
 
 1. **Robust z-score** of each region against a long local baseline (median and MAD over
    ``baseline_s``, evaluated every ``hop_s`` and interpolated). The window is long so that a talking
    bout or a macro-expression cannot become its own baseline; the median and MAD ignore them.
 2. **Blinks**: a run of frames where the eyes' z exceeds the threshold and, at its peak, exceeds the
-   brows' by ``blink_ratio`` is a blink; it and ``blink_pad_s`` around it are ignored (a blink also
-   moves the brows and the nose a little).
-3. The score of a frame is the largest z of brows, nose and mouth. Frames in the first ``warmup_s``
-   after the references start (tracker settling) are ignored.
-4. Runs of frames above ``threshold`` closer than ``merge_s`` form one candidate. A candidate of a
-   single frame is noise unless its score reaches ``strong × threshold``.
-5. **Talking**: candidates led by the mouth that follow each other within ``talk_gap_s`` and span at
-   least ``talk_min_s`` are a talking bout, not expressions, and are dropped.
-6. Edges: the difference rises a few frames after the movement starts and lasts until about one lag
-   after it ends, so onset = first frame − ``onset_lead_s`` and offset = last frame − ``offset_lag_s``
-   (fitted on synthetic interviews, see README). The apex is the frame of the highest score. Up to
-   ``micro_max_s`` is a micro-expression, up to ``macro_max_s`` a macro-expression; longer ones (head
-   turns) are dropped.
+   brows' by ``blink_ratio`` is a blink; it and ``blink_pad_s`` around it are ignored.
+   **Whole face**: where brows, eyes, nose and mouth all exceed ``whole_face_z`` at once (a hand over
+   the face, a lighting jump, the face lost), frames are ignored. What moves every region a little at
+   once (noise, flicker) is removed first: each region's signal minus ``common`` × the smallest of the
+   others'.
+3. The score of a frame is the largest z of ``regions`` (brows, nose, mouth). Frames in the first
+   ``warmup_s`` after the references start (tracker settling, a face coming back) are ignored.
+4. Runs of frames above ``threshold`` closer than ``merge_s`` form one candidate, which then grows on
+   both sides while the score stays above ``edge`` (hysteresis: the edges of a movement are weaker than
+   its middle). A candidate of a single frame is noise unless its score reaches ``strong × threshold``.
+5. **Talking** (found before step 3): mouth bursts that follow each other within ``talk_gap_s``, span
+   at least ``talk_min_s`` and show ``talk_peaks`` mouth peaks are speech; there the mouth does not
+   count, while a movement of the brows or nose during speech is still spotted.
+6. **Macro pairs**: the rise and the return of a longer movement are two bursts; two candidates led by
+   the same region less than ``pair_gap_s`` apart whose peaks exceed ``pair_z`` are one movement.
+7. **Edges and apex**: the signal lags the movement by up to the reference lag, so onset = first frame
+   − ``onset_lead_s`` and offset = last frame − ``offset_lag_s``, at least ``min_fall_s`` after the apex. The apex is the top of the first burst
+   (the rise; the second burst is the return), never the offset unless the interval is one frame. Up to
+   ``micro_max_s`` is a micro-expression (MEGC: at most 0.5 s), up to ``macro_max_s`` a
+   macro-expression; longer ones are dropped.
+8. **Head motion**: an interval during which the head turns faster than ``head_speed`` rad/s (from the
+   per-frame pose) is kept and flagged ``head motion``: a coder must see the confound.
 
 Evaluation follows MEGC: a spotted interval is a hit when its IoU with a ground-truth interval is at
-least 0.5 (each ground-truth interval counted once).
+least 0.5 (each ground-truth interval counted once); :mod:`tsfgui.engine.megc` pools it over videos.
 """
 
 from __future__ import annotations
@@ -38,24 +48,32 @@ from .results import DIFF_KEYS, FrameResult
 
 @dataclass(frozen=True)
 class SpotSettings:
-    """Thresholds of the spotting steps (see the module docstring; defaults tuned on synthetic
-    interviews with seeds 201–206, evaluated on others, see README)."""
+    """Thresholds of the spotting steps (see the module docstring; defaults tuned on the tuning seeds
+    of ``bench/spotting.py``, evaluated on others, see README)."""
 
-    threshold: float = 3.0
+    signal: str = "flow"
+    common: float = 1.0
+    threshold: float = 3.5
+    edge: float = 2.5
     baseline_s: float = 20.0
     hop_s: float = 0.5
-    merge_s: float = 0.3
+    merge_s: float = 0.33
     strong: float = 2.0
-    blink_ratio: float = 1.5
+    blink_ratio: float = 1.0
     blink_pad_s: float = 0.1
     warmup_s: float = 0.3
     talk_gap_s: float = 1.0
     talk_min_s: float = 1.0
     talk_peaks: int = 3
-    onset_lead_s: float = 0.1
-    offset_lag_s: float = 0.067
+    onset_lead_s: float = 0.133
+    offset_lag_s: float = 0.2
     micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
     macro_max_s: float = 4.0
+    pair_gap_s: float = 1.0
+    pair_z: float = 8.0
+    min_fall_s: float = 0.2
+    whole_face_z: float = 5.0
+    head_speed: float = 0.5
     regions: tuple[str, ...] = ("brows", "nose", "mouth")
 
 
@@ -72,6 +90,7 @@ class SpottedInterval:
     region: str
     label: str | None = None
     probability: float | None = None
+    flags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,12 +122,13 @@ def robust_z(signal: np.ndarray, window: int, hop: int = 1) -> np.ndarray:
 
 
 _RECORD = np.dtype([("index", np.int64), ("reference", np.int64), ("values", np.float32, (len(DIFF_KEYS),)),
+                    ("flow", np.float32, (len(DIFF_KEYS),)), ("pose", np.float32, (3,)),
                     ("label", np.int16), ("confidence", np.float32)])
 
 
 class SignalRecorder:
-    """Collects what spotting needs, frame by frame, in 42 bytes per frame (an hour of video at
-    30 fps is under 5 MB) in fixed-size numpy blocks, so long videos are spotted without keeping
+    """Collects what spotting needs, frame by frame, in 74 bytes per frame (an hour of video at
+    30 fps is 8 MB) in fixed-size numpy blocks, so long videos are spotted without keeping
     their results and without per-frame Python objects."""
 
     BLOCK = 8192
@@ -132,6 +152,8 @@ class SignalRecorder:
         row["index"] = r.index
         row["reference"] = -1 if r.reference_index is None else r.reference_index
         row["values"] = [r.diff.get(k, np.nan) for k in DIFF_KEYS]
+        row["flow"] = [r.flow.get(k, np.nan) for k in DIFF_KEYS]
+        row["pose"] = r.pose if r.pose is not None else (np.nan, np.nan, np.nan)
         label = r.label
         if label is None:
             row["label"] = -1
@@ -154,6 +176,13 @@ class SignalRecorder:
         rec = self._records()
         return rec["index"], rec["values"]
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The signals as plain arrays (``index``, ``reference``, ``diff``, ``flow``, ``pose``), as
+        :func:`spot_arrays` takes them and ``np.savez`` stores them."""
+        rec = self._records()
+        return {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
+                "pose": rec["pose"]}
+
     def labels(self, records: np.ndarray | None = None) -> Sequence[str | None]:
         """The label of each frame (None where not analysed), looked up from its class code on access."""
         names = self._label_names
@@ -164,8 +193,9 @@ class SignalRecorder:
         rec = self._records()
         labels = self.labels(rec)
         confidences = _LazyColumn(rec["confidence"], lambda value: None if np.isnan(value) else float(value))
-        return spot_signals(rec["index"], rec["reference"], rec["values"], fps, settings or SpotSettings(),
-                            labels, confidences)
+        arrays = {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
+                  "pose": rec["pose"]}
+        return spot_arrays(arrays, fps, settings, labels, confidences)
 
 
 class _LazyColumn(Sequence):
@@ -226,31 +256,109 @@ def _peaks_above(signal: np.ndarray, threshold: float) -> int:
     return int(np.sum((inner > threshold) & (inner >= x[:-2]) & (inner > x[2:])))
 
 
-def _drop_talking(groups: list[list[int]], z: dict[str, np.ndarray], settings: SpotSettings,
-                  fps: float) -> list[list[int]]:
-    """Candidates led by the mouth that chain within ``talk_gap_s``, span at least ``talk_min_s`` and
-    open and close the mouth repeatedly (``talk_peaks`` peaks or more) are talking, not expressions."""
-    mouth = [_leading_region(z, settings.regions, g) == "mouth" for g in groups]
+def _talk_mask(z: dict[str, np.ndarray], settings: SpotSettings, fps: float) -> np.ndarray:
+    """True on talking bouts: mouth bursts above the threshold chaining within ``talk_gap_s`` over at
+    least ``talk_min_s`` with ``talk_peaks`` mouth peaks or more (speech opens and closes the mouth)."""
+    mouth = np.nan_to_num(z["mouth"], nan=-np.inf)
+    mask = np.zeros(len(mouth), bool)
+    runs = _runs(mouth > settings.threshold)
     gap = settings.talk_gap_s * fps
-    keep = [True] * len(groups)
     i = 0
-    while i < len(groups):
+    while i < len(runs):
         j = i
-        while mouth[i] and j + 1 < len(groups) and mouth[j + 1] and groups[j + 1][0] - groups[j][-1] <= gap:
+        while j + 1 < len(runs) and runs[j + 1][0] - runs[j][1] <= gap:
             j += 1
-        first, last = groups[i][0], groups[j][-1]
-        if (mouth[i] and (last - first) / fps >= settings.talk_min_s
-                and _peaks_above(z["mouth"][max(0, first - 1):last + 2], settings.threshold) >= settings.talk_peaks):
-            keep[i:j + 1] = [False] * (j - i + 1)
+        first, last = runs[i][0], runs[j][1]
+        if ((last - first) / fps >= settings.talk_min_s
+                and _peaks_above(mouth[max(0, first - 1):last + 2], settings.threshold) >= settings.talk_peaks):
+            mask[first:last + 1] = True
         i = j + 1
-    return [g for g, k in zip(groups, keep) if k]
+    return mask
+
+
+def spot_arrays(arrays: dict[str, np.ndarray], fps: float, settings: SpotSettings | None = None,
+                labels: Sequence[str | None] | None = None,
+                confidences: Sequence[float | None] | None = None) -> list[SpottedInterval]:
+    """Spotting on the arrays of :meth:`SignalRecorder.arrays` (``index``, ``reference``, ``diff``,
+    ``flow``, ``pose``): on the flow unless ``settings.signal`` is ``diff`` or there is no flow (results
+    of an older version)."""
+    settings = settings or SpotSettings()
+    if settings.signal not in ("flow", "diff"):
+        raise ValueError(f"unknown spotting signal {settings.signal!r}; choose flow or diff")
+    flow = arrays.get("flow")
+    use_flow = settings.signal == "flow" and flow is not None and np.isfinite(flow).any()
+    values = flow if use_flow else arrays["diff"]
+    ignore = whole_face_mask(values, fps, settings)
+    if settings.common > 0:
+        values = common_removed(values, settings.common)
+    return spot_signals(arrays["index"], arrays["reference"], values, fps, settings,
+                        labels, confidences, pose=arrays.get("pose"), ignore=ignore)
+
+
+def whole_face_mask(values: np.ndarray, fps: float, settings: SpotSettings) -> np.ndarray:
+    """True where every region moves far beyond its baseline at once (z above ``whole_face_z`` in brows,
+    eyes, nose and mouth: a hand over the face, a lighting jump, the face lost), with
+    ``blink_pad_s`` around: no expression moves the whole face that much."""
+    n = len(values)
+    if n == 0 or settings.whole_face_z <= 0:
+        return np.zeros(n, bool)
+    window, hop = max(5, int(round(settings.baseline_s * fps))), max(1, int(round(settings.hop_s * fps)))
+    low = np.full(n, np.inf, np.float32)
+    for key in ("brows", "eyes", "nose", "mouth"):
+        z = robust_z(values[:, DIFF_KEYS.index(key)].astype(np.float32), window, hop)
+        np.fmin(low, np.nan_to_num(z, nan=-np.inf), out=low)
+    mask = low > settings.whole_face_z
+    pad = int(round(settings.blink_pad_s * fps))
+    out = mask.copy()
+    for first, last in _runs(mask):
+        out[max(0, first - pad):last + 1 + pad] = True
+    return out
+
+
+def common_removed(values: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """Each region's signal minus ``weight`` × the smallest of the other regions' on the same frame:
+    what moves the whole face at once (image noise, a lighting flicker, leftover head motion) is not an
+    expression, while a movement of one or two regions stays whole."""
+    regions = [DIFF_KEYS.index(k) for k in ("brows", "eyes", "nose", "mouth")]
+    out = values.astype(np.float32).copy()
+    part = np.nan_to_num(values[:, regions].astype(np.float32), nan=np.inf)
+    for j, column in enumerate(regions):
+        others = np.delete(part, j, axis=1).min(axis=1)
+        out[:, column] -= weight * np.where(np.isfinite(others), others, 0.0)
+    return out
+
+
+def head_speed(pose: np.ndarray, fps: float, span_s: float = 0.2) -> np.ndarray:
+    """Angular speed of the head (rad/s) per frame: the largest change of Rx, Ry, Rz over ``span_s``
+    around each frame, divided by that time (landmark jitter averages out over the span). NaN where the
+    pose is unknown."""
+    pose = np.asarray(pose, dtype=np.float64)
+    k = max(1, int(round(span_s * fps / 2)))
+    speed = np.full(len(pose), np.nan)
+    if len(pose) > 2 * k:
+        change = np.abs(pose[2 * k:] - pose[:-2 * k]).max(axis=1)
+        speed[k:len(pose) - k] = change * fps / (2 * k)
+    return speed
+
+
+def _first_peak(score: np.ndarray, first: int, last: int, fraction: float = 0.6) -> int:
+    """The first local maximum of ``score[first:last+1]`` reaching ``fraction`` of its maximum."""
+    seg = np.nan_to_num(score[first:last + 1], nan=-np.inf, neginf=-np.inf)
+    top = seg.max()
+    floor = top - (1 - fraction) * abs(top)
+    for i in range(len(seg)):
+        if seg[i] >= floor and (i + 1 == len(seg) or seg[i] >= seg[i + 1]):
+            return first + i
+    return first + int(np.argmax(seg))
 
 
 def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, fps: float,
                  settings: SpotSettings, labels: Sequence[str | None] | None = None,
-                 confidences: Sequence[float | None] | None = None) -> list[SpottedInterval]:
-    """:func:`spot` on arrays: frame indices, reference indices (−1: none), difference signals
-    (frames × :data:`DIFF_KEYS`)."""
+                 confidences: Sequence[float | None] | None = None,
+                 pose: np.ndarray | None = None, ignore: np.ndarray | None = None) -> list[SpottedInterval]:
+    """:func:`spot` on arrays: frame indices, reference indices (−1: none), region signals (frames ×
+    :data:`DIFF_KEYS`: flow or difference), for the head-motion flag the pose (frames × 3), and frames
+    to ``ignore``."""
     if len(index) == 0:
         return []
     frames = lambda seconds: int(round(seconds * fps))  # noqa: E731
@@ -258,38 +366,87 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
     # float32 throughout: an hour of video costs a few MB here, not tens
     z = {key: robust_z(values[:, i].astype(np.float32), window, hop).astype(np.float32)
          for i, key in enumerate(DIFF_KEYS)}
+    talking = _talk_mask(z, settings, fps) if "mouth" in settings.regions else np.zeros(len(index), bool)
+    if talking.any():  # during speech the mouth is not an expression's; the other regions still count
+        z["mouth"] = np.where(talking, np.nan, z["mouth"]).astype(np.float32)
     score = np.full(len(index), -np.inf, np.float32)
     for region in settings.regions:
         np.fmax(score, z[region], out=score)  # NaN (no face, no reference) never wins
     ignored = _blink_mask(z, settings, frames(settings.blink_pad_s)) | _warmup_mask(reference, frames(settings.warmup_s))
+    if ignore is not None:
+        ignored |= ignore
     score = np.where(ignored, -np.inf, score)
     above = np.flatnonzero(score > settings.threshold)
     if len(above) == 0:
         return []
     merge = max(1, frames(settings.merge_s))
-    groups: list[list[int]] = [[int(above[0])]]
+    spans: list[list[int]] = [[int(above[0]), int(above[0])]]
     for i in above[1:]:
-        if i - groups[-1][-1] <= merge:
-            groups[-1].append(int(i))
+        if i - spans[-1][1] <= merge:
+            spans[-1][1] = int(i)
         else:
-            groups.append([int(i)])
-    groups = [g for g in groups if len(g) > 1 or score[g[0]] >= settings.strong * settings.threshold]
-    groups = _drop_talking(groups, z, settings, fps)
+            spans.append([int(i), int(i)])
+    spans = [s for s in spans if s[1] > s[0] or score[s[0]] >= settings.strong * settings.threshold]
+    for s in spans:  # hysteresis: grow while the score stays above the edge level
+        while s[0] > 0 and score[s[0] - 1] > settings.edge:
+            s[0] -= 1
+        while s[1] + 1 < len(score) and score[s[1] + 1] > settings.edge:
+            s[1] += 1
+    groups = [list(range(a, b + 1)) for a, b in _merged(spans)]
+    groups = _pair_macro(groups, z, score, settings, fps)
+    speed = head_speed(pose, fps) if pose is not None else None
     intervals = []
     for g in groups:
-        peak = g[int(np.argmax(score[g]))]
+        first, last = g[0], g[-1]
+        peak = _first_peak(score, first, last)
         apex = int(index[peak])
-        onset = min(int(index[g[0]]) - frames(settings.onset_lead_s), apex)
-        offset = max(int(index[g[-1]]) - frames(settings.offset_lag_s), apex)
-        duration = (offset - onset) / fps
+        onset = min(int(index[first]) - frames(settings.onset_lead_s), apex)
+        offset = max(int(index[last]) - frames(settings.offset_lag_s),
+                     apex + (max(1, frames(settings.min_fall_s)) if last > first else 0))
+        onset = max(onset, 0)
+        duration = (offset - onset + 1) / fps
         if duration > settings.macro_max_s:
             continue
         kind = "micro" if duration <= settings.micro_max_s + 1e-9 else "macro"
-        intervals.append(SpottedInterval(max(onset, 0), apex, offset, kind, float(score[peak]),
-                                         _leading_region(z, settings.regions, [peak]),
+        flags: tuple[str, ...] = ()
+        if speed is not None:
+            window = speed[max(0, first - frames(settings.onset_lead_s)):last + 1]
+            if np.isfinite(window).any() and np.nanmax(window) > settings.head_speed:
+                flags = ("head motion",)
+        intervals.append(SpottedInterval(onset, apex, offset, kind, float(np.max(score[g])),
+                                         _leading_region(z, settings.regions, [int(np.argmax(score[g])) + first]),
                                          labels[peak] if labels is not None else None,
-                                         confidences[peak] if confidences is not None else None))
+                                         confidences[peak] if confidences is not None else None, flags))
     return intervals
+
+
+def _merged(spans: list[list[int]]) -> list[tuple[int, int]]:
+    """Overlapping or touching (first, last) spans joined, in order."""
+    out: list[list[int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1] + 1:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return [(a, b) for a, b in out]
+
+
+def _pair_macro(groups: list[list[int]], z: dict[str, np.ndarray], score: np.ndarray, settings: SpotSettings,
+                fps: float) -> list[list[int]]:
+    """Join the rise and return bursts of one longer movement (see the module docstring, step 6)."""
+    if not groups or settings.pair_gap_s <= 0:
+        return groups
+    gap = settings.pair_gap_s * fps
+    out = [groups[0]]
+    for g in groups[1:]:
+        prev = out[-1]
+        strong = np.max(score[prev]) >= settings.pair_z and np.max(score[g]) >= settings.pair_z
+        same = _leading_region(z, settings.regions, prev) == _leading_region(z, settings.regions, g)
+        if strong and same and g[0] - prev[-1] <= gap and (g[-1] - prev[0]) / fps <= settings.macro_max_s:
+            out[-1] = list(range(prev[0], g[-1] + 1))
+        else:
+            out.append(g)
+    return out
 
 
 @dataclass

@@ -79,6 +79,9 @@ class Distractors:
     talk_segments: int = 0            # talking-like mouth motion (longer and larger than micro events)
     talk_amplitude_px: float = 8.0
     talk_duration_s: float = 2.0
+    hand_passes: int = 0              # a hand sweeping across the face (0.5–1 s each), away from events
+    flicker_depth: float = 0.0        # relative gain of a lighting flicker (e.g. 0.04)
+    flicker_hz: float = 0.0           # its frequency (beats of mains lighting against the frame rate)
 
     @classmethod
     def none(cls) -> "Distractors":
@@ -131,7 +134,7 @@ class EventTruth:
             "amplitude_224": round(self.amplitude_224, 4),
             "landmark_px": round(self.landmark_px, 4),
         }
-        if self.kind == "micro":
+        if self.kind in ("micro", "macro"):
             d.update(aus=list(self.aus), label=self.label, class_index=self.class_index,
                      regions=list(self.regions))
         return d
@@ -160,6 +163,8 @@ class SampleTruth:
     settings: dict
     video_file: str | None = None
     codec: str | None = None
+    macro: list[EventTruth] = field(default_factory=list)  # planted macro-expressions (longer, larger)
+    hands: list[tuple[int, int]] = field(default_factory=list)  # (first, last) frame of each hand pass
     landmarks: np.ndarray | None = field(default=None, repr=False)       # (n, 68, 2) per frame
     base_landmarks: np.ndarray | None = field(default=None, repr=False)  # (68, 2) of the base frame
     head_pose: np.ndarray | None = field(default=None, repr=False)       # (n, 3): dx, dy px, angle deg
@@ -191,9 +196,11 @@ class SampleTruth:
             "face_scale_px": FACE_SCALE,
             "classes": list(aus.CLASSES),
             "events": [e.to_dict() for e in self.events],
+            "macro_events": [e.to_dict() for e in self.macro],
             "distractors": {
                 "blinks": [e.to_dict() for e in self.blinks],
                 "talk": [e.to_dict() for e in self.talk],
+                "hands": [list(h) for h in self.hands],
                 "head_motion_max_px": head_px,
                 "head_rotation_max_deg": head_deg,
             },
@@ -219,7 +226,9 @@ class SampleTruth:
                    d["face_width_px"], [EventTruth.from_dict(e, fps) for e in d["events"]],
                    [EventTruth.from_dict(e, fps) for e in d["distractors"]["blinks"]],
                    [EventTruth.from_dict(e, fps) for e in d["distractors"]["talk"]],
-                   d["generator"], v.get("file"), v.get("codec"))
+                   d["generator"], v.get("file"), v.get("codec"),
+                   [EventTruth.from_dict(e, fps) for e in d.get("macro_events", [])],
+                   [tuple(h) for h in d["distractors"].get("hands", [])])
 
     @classmethod
     def load_json(cls, path: str | Path) -> "SampleTruth":
@@ -290,7 +299,8 @@ class SampleRenderer:
                  events: int | Sequence[str | EventSpec] | None = None,
                  distractors: Distractors | None = None,
                  face_image=None, face_width: float | None = None, min_gap_s: float = 1.0,
-                 motion: str = "landmarks", identity: Sequence[float] | None = None, identity_px: float = 5.0):
+                 motion: str = "landmarks", identity: Sequence[float] | None = None, identity_px: float = 5.0,
+                 macro_events: int = 0):
         seed = int(seed)
         if motion not in MOTIONS:
             raise ValueError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
@@ -356,8 +366,13 @@ class SampleRenderer:
         motions = self._plan_items(rng_plan, rng_talk, events, min_gap_s)
         micro = sorted((m for m in motions if m.truth.kind == "micro"), key=lambda m: m.truth.onset)
         talk = sorted((m for m in motions if m.truth.kind == "talk"), key=lambda m: m.truth.onset)
+        # Macro events, hand passes and flicker draw from their own streams: older samples stay the same.
+        rng_macro, rng_hand, rng_flicker = (np.random.default_rng(s) for s in np.random.SeedSequence([seed, 1]).spawn(3))
+        macro = self._plan_macro(rng_macro, motions, int(macro_events))
+        motions += macro
+        self._hands = self._plan_hands(rng_hand, motions, int(distractors.hand_passes))
         blinks = self._plan_blinks(rng_blink, motions)
-        self._motions = sorted(micro + talk + blinks, key=lambda m: m.truth.onset)
+        self._motions = sorted(micro + talk + macro + blinks, key=lambda m: m.truth.onset)
 
         # Per-frame target landmark displacement and what the field really applies at the landmarks.
         disp = np.zeros((self.n_frames, aus.N_LANDMARKS, 2))
@@ -392,6 +407,9 @@ class SampleRenderer:
         light = np.zeros((self.n_frames, 2))
         light[:, 0] = 1.0 + d.lighting_gain * _smooth_signal(rng_light, t, 0.03, 0.12)
         light[:, 1] = d.lighting_offset * _smooth_signal(rng_light, t, 0.03, 0.12)
+        if d.flicker_depth > 0 and d.flicker_hz > 0:
+            phase = rng_flicker.uniform(0, 2 * np.pi)
+            light[:, 0] *= 1.0 + d.flicker_depth * np.sin(2 * np.pi * d.flicker_hz * t + phase)
         self._light = light
 
         landmarks = self.base_landmarks[None] + local
@@ -402,8 +420,9 @@ class SampleRenderer:
             fps=self.fps, width=width, height=height, frame_count=self.n_frames, seed=seed,
             source=photo.name, face_width_px=self.face_width,
             events=[m.truth for m in micro], blinks=[m.truth for m in blinks], talk=[m.truth for m in talk],
-            settings=self._settings(duration_s, events, face_width, min_gap_s),
-            landmarks=landmarks, base_landmarks=self.base_landmarks.copy(), head_pose=head, lighting=light)
+            settings=self._settings(duration_s, events, face_width, min_gap_s, macro_events),
+            landmarks=landmarks, base_landmarks=self.base_landmarks.copy(), head_pose=head, lighting=light,
+            macro=[m.truth for m in macro], hands=[(h[0], h[1]) for h in self._hands])
 
     @classmethod
     def from_settings(cls, settings: dict) -> "SampleRenderer":
@@ -412,7 +431,7 @@ class SampleRenderer:
 
     # ------------------------------------------------------------------ planning
 
-    def _settings(self, duration_s, events, face_width, min_gap_s) -> dict:
+    def _settings(self, duration_s, events, face_width, min_gap_s, macro_events=0) -> dict:
         if events is None or isinstance(events, (int, np.integer)):
             ev = None if events is None else int(events)
         else:
@@ -421,7 +440,8 @@ class SampleRenderer:
         return {"seed": self.seed, "duration_s": duration_s, "fps": self.fps, "size": list(self.size),
                 "events": ev, "distractors": asdict(self.distractors),
                 "face_image": self.photo.name, "face_width": face_width, "min_gap_s": min_gap_s,
-                "motion": self.motion, "identity": self.identity, "identity_px": self.identity_px}
+                "motion": self.motion, "identity": self.identity, "identity_px": self.identity_px,
+                **({"macro_events": macro_events} if macro_events else {})}
 
     def _event_specs(self, rng: np.random.Generator, events) -> list[EventSpec]:
         if events is None:
@@ -548,6 +568,80 @@ class SampleRenderer:
             motions.append(self._talk_motion(rng_talk, onsets[("talk", k)], talk_len))
         return motions
 
+    def _free_onset(self, rng: np.random.Generator, busy: list[tuple[int, int]], length: int,
+                    margin: int) -> int | None:
+        """A random onset where ``length`` frames fit ``margin`` frames away from every busy span."""
+        lead, tail = _frames(_LEAD_S, self.fps), _frames(_TAIL_S, self.fps)
+        for _attempt in range(200):
+            onset = int(rng.integers(lead, max(lead + 1, self.n_frames - tail - length)))
+            offset = onset + length
+            if offset <= self.n_frames - 1 - tail and all(offset + margin < a or onset - margin > b for a, b in busy):
+                return onset
+        return None
+
+    def _plan_macro(self, rng: np.random.Generator, motions: list[_Motion], count: int) -> list[_Motion]:
+        """Macro-expressions: 0.6–3 s long, 4–10 px at the 224-px scale, placed between the other items."""
+        busy = [(m.truth.onset, m.truth.offset) for m in motions]
+        out = []
+        types = sorted(aus.EVENT_TYPES)
+        for _ in range(count):
+            etype = aus.EVENT_TYPES[types[int(rng.integers(len(types)))]]
+            rise = max(2, _frames(rng.uniform(0.25, 1.0), self.fps))
+            hold = _frames(rng.uniform(0.0, 1.0), self.fps)
+            fall = max(2, _frames(rng.uniform(0.3, 1.0), self.fps))
+            onset = self._free_onset(rng, busy, rise + hold + fall, self._gap)
+            if onset is None:
+                continue
+            busy.append((onset, onset + rise + hold + fall))
+            amp = rng.uniform(4.0, 10.0)
+            unit = aus.pattern_displacements(aus.combined_pattern(etype.aus), self.base_landmarks)
+            amp_px = amp * self.scale
+            target = unit * (amp_px / self._field_peak(unit))
+            apex, offset = onset + rise, onset + rise + hold + fall
+            weights = np.maximum(raised_cosine(onset, apex, apex + 1, self.n_frames),
+                                 raised_cosine(apex + hold - 1, apex + hold, offset, self.n_frames))
+            weights[apex:apex + hold + 1] = 1.0
+            truth = EventTruth("macro", etype.name, onset, apex, offset, amp_px, amp, self.fps, etype.aus,
+                               etype.label, etype.regions,
+                               float(np.linalg.norm(self.field.at_landmarks(target), axis=1).max()))
+            out.append(_Motion(truth, [(target, weights)]))
+        return sorted(out, key=lambda m: m.truth.onset)
+
+    def _plan_hands(self, rng: np.random.Generator, motions: list[_Motion], count: int) -> list[tuple[int, int, int]]:
+        """Hand passes (first frame, last frame, direction ±1), away from the planted events."""
+        busy = [(m.truth.onset, m.truth.offset) for m in motions if m.truth.kind != "talk"]
+        out = []
+        for _ in range(count):
+            length = _frames(rng.uniform(0.5, 1.0), self.fps)
+            onset = self._free_onset(rng, busy, length, self._gap)
+            if onset is None:
+                continue
+            busy.append((onset, onset + length))
+            out.append((onset, onset + length, 1 if rng.random() < 0.5 else -1))
+        return sorted(out)
+
+    def _draw_hand(self, img: np.ndarray, index: int) -> np.ndarray:
+        """A skin-coloured hand (palm and four fingers, soft edges) sweeping across the face."""
+        for first, last, direction in self._hands:
+            if not first <= index <= last:
+                continue
+            w, h = self.size
+            progress = (index - first) / max(last - first, 1)
+            lm = self.base_landmarks
+            fw = self.face_width
+            cx = lm[:, 0].mean() + direction * (progress - 0.5) * 2.4 * fw
+            cy = lm[:, 1].mean() + 0.15 * fw
+            mask = np.zeros((h, w), np.float32)
+            palm = (int(cx), int(cy))
+            cv2.ellipse(mask, palm, (int(0.42 * fw), int(0.5 * fw)), 0, 0, 360, 1.0, -1)
+            for k in range(4):
+                x = int(cx + (k - 1.5) * 0.2 * fw)
+                cv2.ellipse(mask, (x, int(cy - 0.75 * fw)), (int(0.08 * fw), int(0.33 * fw)), 0, 0, 360, 1.0, -1)
+            mask = cv2.GaussianBlur(mask, (0, 0), max(1.0, 0.03 * fw))[..., None]
+            shade = np.float32([120, 150, 205]) * (0.85 + 0.15 * cv2.GaussianBlur(mask, (0, 0), 0.2 * fw)[..., None])
+            img = img * (1 - mask) + shade * mask
+        return img
+
     def _field_peak(self, disp: np.ndarray) -> float:
         return float(np.linalg.norm(self.field.field(disp), axis=2).max())
 
@@ -611,6 +705,7 @@ class SampleRenderer:
         margin = _frames(_BLINK_MARGIN_S, self.fps)
         gap = _frames(_BLINK_GAP_S, self.fps)
         busy = [(m.truth.onset - margin, m.truth.offset + margin) for m in motions]
+        busy += [(a - margin, b + margin) for a, b, _ in self._hands]
         lm = self.base_landmarks
         upper, lower = [37, 38, 43, 44], [41, 40, 47, 46]
         gap_vec = lm[lower] - lm[upper]
@@ -702,6 +797,8 @@ class SampleRenderer:
         if not 0 <= index < self.n_frames:
             raise IndexError(f"frame {index} is outside 0–{self.n_frames - 1}")
         img = self.warp_image(self._eyelid_source(index), index)
+        if self._hands:
+            img = self._draw_hand(img.astype(np.float32), index)
         gain, offset = self._light[index]
         if gain != 1.0 or offset != 0.0:
             img = img * np.float32(gain) + np.float32(offset)
@@ -795,14 +892,15 @@ def generate_sample(out_path: str | Path, *, seed: int = 0, duration_s: float = 
                     size: tuple[int, int] = (640, 480), events: int | Sequence[str | EventSpec] | None = None,
                     distractors: Distractors | None = None, face_image=None, face_width: float | None = None,
                     min_gap_s: float = 1.0, truth_path: str | Path | None = None, fourcc: str | None = None,
-                    progress: Callable[[int, int | None], None] | None = None) -> SampleTruth:
+                    progress: Callable[[int, int | None], None] | None = None, macro_events: int = 0) -> SampleTruth:
     """Render a sample video to ``out_path`` and its JSON ground truth next to it (or to ``truth_path``).
 
-    Returns the :class:`SampleTruth`, including per-frame ground-truth landmarks.
+    ``macro_events`` adds that many macro-expressions (0.6–3 s, 4–10 px). Returns the
+    :class:`SampleTruth`, including per-frame ground-truth landmarks.
     """
     renderer = SampleRenderer(seed=seed, duration_s=duration_s, fps=fps, size=size, events=events,
                               distractors=distractors, face_image=face_image, face_width=face_width,
-                              min_gap_s=min_gap_s)
+                              min_gap_s=min_gap_s, macro_events=macro_events)
     out_path = Path(out_path)
     codec = write_video(out_path, renderer.frames(), renderer.fps, renderer.size, fourcc=fourcc,
                         total=len(renderer), progress=progress)

@@ -1,4 +1,4 @@
-"""Per-frame plots linked to the timeline: difference magnitudes and class probabilities."""
+"""Per-frame plots linked to the timeline: difference magnitudes, class probabilities, head pose."""
 
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ from tsfgui.engine.spotting import SpottedInterval
 
 DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
                 "mouth": (255, 80, 120)}
+POSE_COLOURS = {"pose_Rx": (255, 120, 120), "pose_Ry": (120, 255, 120), "pose_Rz": (120, 160, 255)}
 
 
 class SignalPlots(QWidget):
-    """Two stacked plots over time (seconds): |apex − onset| globally and per region, and the class
-    probabilities. A line marks the current frame; a click seeks there (:attr:`seekRequested`).
+    """Three stacked plots over time (seconds): |apex − onset| globally and per region, the class
+    probabilities, and the head pose (pitch Rx, yaw Ry, roll Rz in degrees: head motion confounds
+    spotting). A line marks the current frame; a click seeks there (:attr:`seekRequested`).
     Curves are created once and updated with ``setData`` at most every ``refresh_ms``; they clip
     to the view and peak-downsample, so hour-long traces stay fluid."""
 
@@ -31,7 +33,13 @@ class SignalPlots(QWidget):
         self.fps = 30.0
         self.diff = np.zeros((0, len(DIFF_KEYS)), np.float32)
         self.probabilities = np.zeros((0, 0), np.float32)
+        self.pose = np.zeros((0, 3), np.float32)
         self.diff_plot = pg.PlotWidget()
+        self.pose_plot = pg.PlotWidget()
+        self.pose_plot.setLabel("left", "head pose", units="°")
+        self.pose_plot.setXLink(self.diff_plot)
+        self.pose_plot.addLegend(offset=(5, 5))
+        self.pose_curves = [self._curve(self.pose_plot, colour, name) for name, colour in POSE_COLOURS.items()]
         self.prob_plot = pg.PlotWidget()
         self.diff_plot.setLabel("left", "|apex − onset|", units="grey")
         self.prob_plot.setLabel("left", "probability")
@@ -46,7 +54,7 @@ class SignalPlots(QWidget):
         self.class_names: list[str] = []
         self.event_regions: list[pg.LinearRegionItem] = []
         self.cursors = []
-        for plot in (self.diff_plot, self.prob_plot):
+        for plot in (self.diff_plot, self.prob_plot, self.pose_plot):
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((255, 255, 255, 160), width=1))
             plot.addItem(cursor)
             self.cursors.append(cursor)
@@ -55,6 +63,7 @@ class SignalPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.diff_plot, 3)
         layout.addWidget(self.prob_plot, 2)
+        layout.addWidget(self.pose_plot, 1)
         self._dirty = False
         self._timer = QTimer(self)
         self._timer.setInterval(refresh_ms)
@@ -76,6 +85,7 @@ class SignalPlots(QWidget):
         self.set_events([])
         self.diff = np.full((frame_count, len(DIFF_KEYS)), np.nan, np.float32)
         self.probabilities = np.full((frame_count, len(names)), np.nan, np.float32)
+        self.pose = np.full((frame_count, 3), np.nan, np.float32)
         for curve in self.prob_curves:
             self.prob_plot.removeItem(curve)
             self.prob_legend.removeItem(curve)
@@ -92,6 +102,8 @@ class SignalPlots(QWidget):
                 self._grow(r.index + 1)
             if r.diff:
                 self.diff[r.index] = [r.diff.get(k, np.nan) for k in DIFF_KEYS]
+            if r.pose is not None:
+                self.pose[r.index] = np.degrees(r.pose)
             if r.probabilities is not None and self.probabilities.shape[1] == len(r.probabilities):
                 self.probabilities[r.index] = r.probabilities
             self._dirty = True
@@ -101,6 +113,7 @@ class SignalPlots(QWidget):
         self.diff = np.vstack([self.diff, np.full((extra, self.diff.shape[1]), np.nan, np.float32)])
         self.probabilities = np.vstack([self.probabilities,
                                         np.full((extra, self.probabilities.shape[1]), np.nan, np.float32)])
+        self.pose = np.vstack([self.pose, np.full((extra, 3), np.nan, np.float32)])
 
     def refresh(self) -> None:
         """Redraw the curves if new data arrived."""
@@ -112,6 +125,8 @@ class SignalPlots(QWidget):
             self.diff_curves[key].setData(t, self.diff[:, i])
         for i, curve in enumerate(self.prob_curves):
             curve.setData(t, self.probabilities[:, i])
+        for i, curve in enumerate(self.pose_curves):
+            curve.setData(t, self.pose[:, i])
 
     def set_events(self, events: Sequence[SpottedInterval]) -> None:
         """Shade the spotted intervals on the difference plot in the colour of their predicted class
