@@ -1,5 +1,5 @@
 """The spotted intervals as a table: ``events.csv`` and ``events.json`` (onset, apex, offset in frames
-and seconds, kind, class and probability, score, region)."""
+and seconds, kind, class and probability, score, region, flags such as ``head motion``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tsfgui.io.atomic import atomic_write
 from .registry import ExportData, Writer, register
 
 EVENT_COLUMNS = ["onset_frame", "apex_frame", "offset_frame", "onset_s", "apex_s", "offset_s", "kind", "label",
-                 "probability", "score", "region"]
+                 "probability", "score", "region", "flags"]
 
 
 def event_records(events: Sequence[SpottedInterval], fps: float) -> list[dict]:
@@ -22,7 +22,7 @@ def event_records(events: Sequence[SpottedInterval], fps: float) -> list[dict]:
     return [{"onset_frame": e.onset, "apex_frame": e.apex, "offset_frame": e.offset,
              "onset_s": round(e.onset / fps, 3), "apex_s": round(e.apex / fps, 3), "offset_s": round(e.offset / fps, 3),
              "kind": e.kind, "label": e.label, "probability": None if e.probability is None else round(e.probability, 4),
-             "score": round(e.score, 2), "region": e.region} for e in events]
+             "score": round(e.score, 2), "region": e.region, "flags": "; ".join(e.flags)} for e in events]
 
 
 def write_events_csv(path: str | Path, events: Sequence[SpottedInterval], fps: float) -> Path:
