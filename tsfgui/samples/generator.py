@@ -196,11 +196,11 @@ class SampleTruth:
             "face_scale_px": FACE_SCALE,
             "classes": list(aus.CLASSES),
             "events": [e.to_dict() for e in self.events],
-            "macro_events": [e.to_dict() for e in self.macro],
+            **({"macro_events": [e.to_dict() for e in self.macro]} if self.macro else {}),
             "distractors": {
                 "blinks": [e.to_dict() for e in self.blinks],
                 "talk": [e.to_dict() for e in self.talk],
-                "hands": [list(h) for h in self.hands],
+                **({"hands": [list(h) for h in self.hands]} if self.hands else {}),
                 "head_motion_max_px": head_px,
                 "head_rotation_max_deg": head_deg,
             },
