@@ -240,6 +240,15 @@ class SampleTruth:
         return cls.from_dict(data)
 
 
+_LATER_DISTRACTORS = ("hand_passes", "flicker_depth", "flicker_hz")
+
+
+def _distractor_settings(d: Distractors) -> dict:
+    """The distractors as recorded settings; those added later are written only when used, so the
+    settings (and JSON) of earlier samples stay as they were."""
+    return {k: v for k, v in asdict(d).items() if v or k not in _LATER_DISTRACTORS}
+
+
 def _max_or_zero(values: np.ndarray) -> float:
     return round(float(values.max()), 4) if len(values) else 0.0
 
@@ -438,7 +447,7 @@ class SampleRenderer:
             ev = [asdict(e) if isinstance(e, EventSpec) else dict(e) if isinstance(e, dict) else str(e)
                   for e in events]
         return {"seed": self.seed, "duration_s": duration_s, "fps": self.fps, "size": list(self.size),
-                "events": ev, "distractors": asdict(self.distractors),
+                "events": ev, "distractors": _distractor_settings(self.distractors),
                 "face_image": self.photo.name, "face_width": face_width, "min_gap_s": min_gap_s,
                 "motion": self.motion, "identity": self.identity, "identity_px": self.identity_px,
                 **({"macro_events": macro_events} if macro_events else {})}
