@@ -20,6 +20,10 @@ def test_selftest_passes_every_step_on_this_installation():
     assert steps == ["files", "video", "face", "model", "exports", "window"]
     assert lines[-1].startswith("selftest passed in")
     assert "24/24 frames" in out.stdout or "23/24 frames" in out.stdout
+    from tsfgui.model.card import describe_weights_file
+    from tsfgui.resources import DEMO_WEIGHTS
+
+    assert describe_weights_file(str(DEMO_WEIGHTS))[0] in out.stdout  # what the shipped weights are
 
 
 def test_selftest_names_the_failing_step_and_exits_1(tmp_path, monkeypatch):

@@ -100,13 +100,23 @@ def _cmd_eval_spotting(args: argparse.Namespace) -> int:
 
 
 def _cmd_import_weights(args: argparse.Namespace) -> int:
-    from tsfgui.model import WeightsError, load_model
+    from tsfgui.model import WeightsError, load_model, read_metadata
 
     if not Path(args.checkpoint).is_file():
         raise UsageError(f"checkpoint not found: '{args.checkpoint}'")
+    card = None
+    if args.card is not None:
+        try:
+            card = Path(args.card).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"model card '{args.card}' cannot be read ({exc.strerror})") from None
     try:
+        import torch
+
         model = load_model(args.checkpoint, label_scheme=args.scheme, class_order=args.class_order)
-        model.save_pretrained(args.out)
+        stored = read_metadata(args.checkpoint).get("dtype") if args.checkpoint.endswith(".safetensors") else None
+        half = args.fp16 or stored == "float16"
+        model.save_pretrained(args.out, dtype=torch.float16 if half else torch.float32, card=card)
     except WeightsError as exc:
         raise UsageError(str(exc)) from None
     note = model.provenance.get("class_order", {})
@@ -299,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
 
-    imp = sub.add_parser("import-weights", help="convert a research checkpoint (.pth) into a tsfgui weights file",
+    imp = sub.add_parser("import-weights", help="convert a research checkpoint (.pth) into a tsfgui weights file "
+                                                "(or re-save one with a model card)",
                          description="Read a research checkpoint (the authors' TSFmicro code or an RMT backbone) with "
                                      "torch.load(weights_only=True), put its classifier rows into the label scheme's "
                                      "order and write a .safetensors file that names its classes.")
@@ -309,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--class-order", default=None,
                      help="the checkpoint's logit order: class names separated by commas, or 'authors' (3 classes: "
                           "positive,surprise,negative). Default: detected from the tensor names")
+    imp.add_argument("--card", default=None, help="a model card (Markdown) to store in the file's metadata")
+    imp.add_argument("--fp16", action="store_true", help="store float16 (files stored in float16 stay float16)")
     imp.set_defaults(func=_cmd_import_weights)
 
     bench = sub.add_parser("bench", help="measure speed (face, model …) and print the figures",

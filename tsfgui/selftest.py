@@ -41,7 +41,10 @@ class _Selftest:
 
         for path in (SAMPLE_VIDEO, DEMO_WEIGHTS, landmarks_68_path()):
             _check(Path(path).is_file(), f"missing {path}")
-        return f"sample, demo weights, dlib 68-point model in {SAMPLE_VIDEO.parents[1]}"
+        from tsfgui.model.card import describe_weights_file
+
+        summary = describe_weights_file(str(DEMO_WEIGHTS))[0]
+        return f"sample, dlib 68-point model and the shipped weights in {SAMPLE_VIDEO.parents[1]} ({summary})"
 
     def source(self) -> str:
         from tsfgui.io import open_source

@@ -51,11 +51,12 @@ def test_crop_cache_stores_the_proportional_window_and_stretched_faces(casme2_se
         PreprocessSettings(face_crop="square")
 
 
-def test_best_test_epoch_is_reported_next_to_the_honest_figure_and_labelled(casme2_set, tmp_path):
+@pytest.mark.timeout(900)  # LOSO training: minutes on a loaded 2-core machine
+def test_best_test_epoch_is_reported_next_to_the_honest_figure_and_labelled(casme2_set, crop_cache_dir, tmp_path):
     assert best_test_epoch([0, 1, 2], [[1, 1, 1], [0, 1, 2], [0, 1, 1]], 3)["epoch"] == 2
     ds = load_dataset("casme2", casme2_set.root, "megc3")
     recipe = Recipe(epochs=2, batch_size=4, jitter=0, jitter_fraction=0.0375, report_best_epoch=True)
-    res = cross_validate(ds, CropCache(tmp_path / "cache"), model_config("megc3", "tiny"), recipe, tmp_path / "run",
+    res = cross_validate(ds, CropCache(crop_cache_dir), model_config("megc3", "tiny"), recipe, tmp_path / "run",
                          progress=False)
     doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
     optimistic = doc["optimistic_best_test_epoch"]
@@ -64,3 +65,22 @@ def test_best_test_epoch_is_reported_next_to_the_honest_figure_and_labelled(casm
         assert f["optimistic"]["uf1"] >= f["metrics"]["uf1"] - 1e-9
     assert all(1 <= f["optimistic"]["epoch"] <= 2 for f in res.folds)
     assert "Optimistic figure" in (tmp_path / "run" / "metrics.md").read_text()
+
+
+@pytest.mark.timeout(900)
+def test_fold_models_are_saved_with_their_held_out_figures(casme2_set, crop_cache_dir, tmp_path):
+    from tsfgui.model import load_model
+    from tsfgui.model.card import describe_weights_file
+
+    ds = load_dataset("casme2", casme2_set.root, "megc3")
+    res = cross_validate(ds, CropCache(crop_cache_dir), model_config("megc3", "small", 32), Recipe(epochs=1, batch_size=4),
+                         tmp_path / "run", progress=False, save_fold_weights=True,
+                         provenance={"synthetic": True, "warning": "demo only"})
+    for f in res.folds:
+        path = tmp_path / "run" / "folds" / f"{f['name']}.safetensors"
+        model = load_model(path)
+        assert model.provenance["heldout_metrics"] == f["metrics"]
+        assert model.provenance["test_subjects"] == f["test_subjects"] and model.provenance["warning"] == "demo only"
+        summary, warning = describe_weights_file(str(path))
+        assert f"{model.num_parameters():,} parameters" in summary and "not the paper's network" in summary
+        assert warning.endswith("demo only") and warning.startswith(summary)

@@ -12,6 +12,7 @@ A tsfgui weights file is a ``.safetensors`` file whose metadata (string → stri
 ``input_size``     e.g. ``224``
 ``dtype``          storage dtype of the floating tensors (``float32`` or ``float16``/``bfloat16``)
 ``provenance``     JSON object: where the weights came from (data set, protocol, fold, date …)
+``model_card``     optional: the model card (Markdown) that travels with the weights
 =================  ==========================================================================
 
 Loading runs no code: safetensors holds only tensors and strings. Files stored in float16 or
@@ -67,12 +68,13 @@ class WeightsError(Exception):
 # saving -----------------------------------------------------------------------------------------------
 
 def save_model(model: "torch.nn.Module", path: str | Path, *, dtype: torch.dtype = torch.float32,
-               provenance: Mapping[str, Any] | None = None) -> Path:
+               provenance: Mapping[str, Any] | None = None, card: str | None = None) -> Path:
     """Write ``model`` (a :class:`~tsfgui.model.TSFmicro`) to ``path`` as safetensors.
 
     ``dtype``: storage type of floating tensors — ``torch.float32`` (exact), ``torch.float16`` or
     ``torch.bfloat16`` (half the size; loads back as float32). Integer buffers keep their type.
-    ``provenance`` (JSON-serialisable) is merged over ``model.provenance``. The file is written to a
+    ``provenance`` (JSON-serialisable) is merged over ``model.provenance``; ``card`` (Markdown) is stored as
+    ``model_card``. The file is written to a
     temporary name and renamed, so a crash never leaves a truncated file behind.
     """
     from safetensors.torch import save_file
@@ -104,6 +106,8 @@ def save_model(model: "torch.nn.Module", path: str | Path, *, dtype: torch.dtype
         "dtype": _STORAGE_DTYPES[dtype],
         "provenance": prov_json,
     }
+    if card:
+        metadata["model_card"] = card
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
     return path

@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from tsfgui.model import load_model
+from tsfgui.model.card import describe_weights_file, provenance_notice as provenance_warning
 from tsfgui.model.weights import WeightsError, read_metadata
 
 
@@ -25,19 +26,9 @@ def describe_model(model) -> str:
     return f"TSFmicro {model.label_scheme} ({', '.join(model.class_names)})"
 
 
-def provenance_warning(provenance: dict | None) -> str | None:
-    """The warning a weights file's provenance carries (demo weights: synthetic data only), or None."""
-    provenance = provenance or {}
-    if provenance.get("warning"):
-        return str(provenance["warning"])
-    if provenance.get("synthetic") or provenance.get("validated_on_real_data") is False:
-        return "These weights were not validated on real micro-expression data; for demonstration only."
-    return None
-
-
 def weights_warning(path: str | Path | None) -> str | None:
-    """What a person must know about the weights in ``path`` before trusting a prediction: the
-    warning their provenance carries, or that the provenance is damaged or unreadable (then where the
+    """What a person must know about the weights in ``path`` before trusting a prediction: what they are
+    (:func:`tsfgui.model.card.weights_summary`) and the warning their provenance carries, or that the provenance is damaged or unreadable (then where the
     weights come from is unknown). Reads the metadata only, not the tensors."""
     if not path or Path(path).suffix.lower() != ".safetensors":
         return None  # research checkpoints carry no provenance
@@ -56,7 +47,13 @@ def weights_warning(path: str | Path | None) -> str | None:
                 "whether they were validated is unknown. Re-download or re-export the weights file.")
     if not isinstance(provenance, dict):
         return f"the provenance in '{name}' is damaged (not a JSON object); where these weights come from is unknown"
-    return provenance_warning(provenance)
+    notice = provenance_warning(provenance)
+    if notice is None:
+        return None
+    try:  # say what the weights are before why to distrust them
+        return describe_weights_file(str(path))[1]
+    except (WeightsError, OSError, ValueError, KeyError):
+        return notice
 
 
 class ModelService:

@@ -61,15 +61,18 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--synthetic-faces", default=None,
                    help="synthetic: face photographs, one subject each ('all' or names separated by commas: "
                         "astronaut, obama, biden, grace_hopper); LOSO then holds out a face never trained on")
-    g.add_argument("--synthetic-motion", choices=("landmarks", "rig"), default="landmarks",
-                   help="synthetic: AU motion from landmark patterns or from the ICT-FaceKit rig (default landmarks)")
+    g.add_argument("--synthetic-motion", choices=("landmarks", "rig", "mixed"), default="landmarks",
+                   help="synthetic: AU motion from landmark patterns, from the ICT-FaceKit rig, or mixed (every "
+                        "other clip; default landmarks)")
     g.add_argument("--synthetic-identities", action="store_true",
                    help="synthetic: a new random rig face shape for every clip (never repeated)")
 
     m = p.add_argument_group("model")
-    m.add_argument("--model-size", choices=("full", "tiny"), default="full",
-                   help="full: the paper's network; tiny: TSFmicroConfig.tiny for quick runs (default full)")
-    m.add_argument("--img-size", type=int, default=None, help="model input side (default 224 full, 32 tiny)")
+    m.add_argument("--model-size", choices=("full", "small", "tiny"), default="full",
+                   help="full: the paper's network; small: 0.8 M parameters for CPU training; tiny: "
+                        "TSFmicroConfig.tiny for quick runs (default full)")
+    m.add_argument("--img-size", type=int, default=None,
+                   help="model input side (default 224 full, 96 small, 32 tiny)")
 
     r = p.add_argument_group("recipe (defaults as published)")
     r.add_argument("--epochs", type=int, default=200, help="epoch budget (default 200)")
@@ -122,6 +125,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave-one-subject-out or k-fold by subject (default loso)")
     e.add_argument("--folds", type=int, default=5, help="k for --protocol kfold (default 5)")
     e.add_argument("--weights", help="test these trained weights on the whole dataset instead of cross-validating")
+    e.add_argument("--save-fold-weights", action="store_true",
+                   help="also write each fold's model to OUT/folds/<fold>.safetensors (fp16, with its held-out figures)")
     e.add_argument("--class-order", default=None,
                    help="with --weights of a research checkpoint: its logit order (names separated by commas, or "
                         "'authors'); default: detected from the tensor names")
@@ -293,7 +298,8 @@ SYNTHETIC_WARNING = ("Trained on synthetic clips only (AU motion planted on a re
 
 
 def _provenance(args, ds) -> dict:
-    prov = {"model_size": args.model_size, "command": ("tsfgui " + " ".join(sys.argv[1:])) if sys.argv[1:2] == ["train"] else "tsfgui.train.cli"}
+    prov = {"model_size": args.model_size,
+            "command": ("tsfgui " + " ".join(sys.argv[1:])) if sys.argv[1:2] in (["train"], ["eval"]) else "tsfgui.train.cli"}
     if ds.name == "project":
         prov.update(project=str(Path(args.root).resolve()), coder=args.coder,
                     note="trained on the coder's accepted, edited and added events of a tsfgui project")
@@ -392,7 +398,8 @@ def run_eval(args: argparse.Namespace, parser: argparse.ArgumentParser, usage_er
         raise usage_error(f"model configuration: {exc}") from None
     try:
         res = cross_validate(ds, _cache(args), cfg, _recipe(args), out, protocol=args.protocol, k=args.folds,
-                             progress=not args.quiet, runner=runner)
+                             progress=not args.quiet, runner=runner, save_fold_weights=args.save_fold_weights,
+                             provenance=_provenance(args, ds))
     except ValueError as exc:
         raise usage_error(str(exc)) from None
     except ClusterError as exc:

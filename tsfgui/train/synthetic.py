@@ -73,7 +73,7 @@ def write_synthetic(layout: str, root: str | Path, *, subjects: int = 3, clips_p
 
     ``faces`` (names from :func:`tsfgui.samples.faces.face_names`): one subject per face photograph, so
     that leave-one-subject-out holds out a face never seen in training (``subjects`` is then ignored).
-    ``motion``: the AU back end (``landmarks`` or ``rig``); ``identities``: every clip gets its own random
+    ``motion``: the AU back end (``landmarks``, ``rig`` or ``mixed``: every other clip); ``identities``: every clip gets its own random
     rig identity (a morph of the photo's face shape), never repeated.
 
     Classes cycle per subject (negative, positive, surprise, …) so every subject has each class when
@@ -109,8 +109,9 @@ def write_synthetic(layout: str, root: str | Path, *, subjects: int = 3, clips_p
         clip_seed = seed * 100_003 + s * 1000 + c
         amp = amplitude if amplitude is not None else None
         identity = np.random.default_rng([seed, s, c, 17]).standard_normal(30) if identities else None
+        clip_motion = ("rig", "landmarks")[c % 2] if motion == "mixed" else motion
         clip = render_clip(EventSpec(event, amplitude=amp), seed=clip_seed, fps=fps, size=size,
-                           face_image=face_of.get(s, photo), pad_frames=1, motion=motion, identity=identity)
+                           face_image=face_of.get(s, photo), pad_frames=1, motion=clip_motion, identity=identity)
         frames = _subject_look(clip.frames, s if not faces else 10_000 + s * 1000 + c)
         onset_i, apex_i, offset_i = clip.onset_index, clip.apex_index, min(clip.offset_index, len(frames) - 1)
         word = {"negative": next(neg_cycle), "positive": _POSITIVE_WORD[layout],
@@ -118,7 +119,7 @@ def write_synthetic(layout: str, root: str | Path, *, subjects: int = 3, clips_p
         start = 1 + (clip_seed * 37) % 400                     # first frame number, like a cut from a long take
         nums = [start + k for k in range(len(frames))]
         rec = {"subject": s, "clip": c, "event": event, "class": cls, "emotion": word,
-               "face": getattr(face_of.get(s, photo), "name", "astronaut"), "motion": motion,
+               "face": getattr(face_of.get(s, photo), "name", "astronaut"), "motion": clip_motion,
                "onset": nums[onset_i], "apex": nums[apex_i], "offset": nums[offset_i], "aus": _au_text(event)}
         if layout == "casme2":
             subject, name = f"sub{s:02d}", f"EP{c + 1:02d}_{s:02d}f"

@@ -66,13 +66,21 @@ class Recipe:
         return dataclasses.asdict(self)
 
 
+MODEL_SIZES = ("full", "small", "tiny")
+
+
 def model_config(scheme: str, size: str = "full", img_size: int | None = None) -> TSFmicroConfig:
-    """``full``: the paper's network (224 px); ``tiny``: ``TSFmicroConfig.tiny`` (default 32 px) for quick runs."""
+    """``full``: the paper's network (224 px); ``small``: the tiny structure with wide late stages (embed dims
+    8/16/64/128, 0.8 M parameters, default 96 px), about 1.2× the tiny network's training cost on a CPU;
+    ``tiny``: ``TSFmicroConfig.tiny`` (default 32 px) for quick runs."""
     if size == "full":
         return TSFmicroConfig(label_scheme=scheme, img_size=img_size or 224)
+    if size == "small":
+        return TSFmicroConfig.tiny(label_scheme=scheme, img_size=img_size or 96, embed_dims=(8, 16, 64, 128),
+                                   spatial_heads=4, head_hidden=256)
     if size == "tiny":
         return TSFmicroConfig.tiny(label_scheme=scheme, img_size=img_size or 32)
-    raise ValueError(f"model size must be 'full' or 'tiny', got {size!r}")
+    raise ValueError(f"model size must be one of {', '.join(MODEL_SIZES)}, got {size!r}")
 
 
 # in-memory training set ------------------------------------------------------------------------------------
@@ -289,6 +297,8 @@ class FoldJob:
     config: TSFmicroConfig
     recipe: Recipe
     weight_decay: float
+    weights_path: str | None = None       # where to save the fold's model (fp16), or None
+    provenance: dict | None = None        # merged into the saved model's provenance
 
 
 # Runs fold jobs on the given crops and yields each fold's record as it finishes (in any order).
@@ -327,6 +337,15 @@ def run_fold(job: FoldJob, pairs: Sequence[PairCrops], *, progress: bool = False
               "metrics": compute_metrics(y_true, y_pred, config.num_classes), "history": fitted.history}
     if per_epoch:
         record["optimistic"] = best_test_epoch(y_true, per_epoch, config.num_classes)
+    if job.weights_path:
+        prov = {"protocol": f"fold {fold.name}: trained on {', '.join(tr_subjects)}; held out "
+                            f"{', '.join(fold.test_subjects)}",
+                "train_subjects": tr_subjects, "test_subjects": list(fold.test_subjects),
+                "samples_train": len(pick(tr_subjects)), "epochs": fitted.epochs, "recipe": recipe.to_dict(),
+                "weight_decay": job.weight_decay, "train_seconds": record["seconds"],
+                "heldout_metrics": record["metrics"],
+                "created": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), **(job.provenance or {})}
+        save_model(fitted.model.cpu(), job.weights_path, dtype=torch.float16, provenance=prov)
     return record
 
 
@@ -339,8 +358,12 @@ def run_folds_here(jobs: Sequence[FoldJob], pairs: Sequence[PairCrops], *, progr
 
 def cross_validate(dataset: Dataset, cache: CropCache, config: TSFmicroConfig, recipe: Recipe, out_dir: str | Path,
                    *, protocol: str = "loso", k: int = 5, progress: bool = True,
-                   on_fold_done: Callable[[dict], None] | None = None, runner: FoldRunner | None = None) -> CVResult:
+                   on_fold_done: Callable[[dict], None] | None = None, runner: FoldRunner | None = None,
+                   save_fold_weights: bool = False, provenance: dict | None = None) -> CVResult:
     """Train and test one model per fold; per-fold files in ``out_dir/folds`` make the run resumable.
+
+    ``save_fold_weights``: each fold's model is also written to ``out_dir/folds/<fold>.safetensors`` (fp16),
+    its held-out figures and ``provenance`` in the file's metadata.
 
     ``runner`` runs the unfinished folds (default: here, one after another; :mod:`tsfgui.train.on_cluster` runs
     them as Ray tasks). Each fold is deterministic given the recipe's seed, so the runner does not change the
@@ -362,7 +385,11 @@ def cross_validate(dataset: Dataset, cache: CropCache, config: TSFmicroConfig, r
         if done is not None:
             by_name[fold.name] = done
             resumed.append(fold.name)
-    jobs = [FoldJob(f, sig, config, recipe, wd) for f in folds if f.name not in by_name]
+    def weights_path(fold: Fold) -> str | None:
+        return str((out / "folds" / f"{fold.name}.safetensors").resolve()) if save_fold_weights else None
+
+    prov = {"dataset": dataset.name, "label_scheme": dataset.scheme, **(provenance or {})}
+    jobs = [FoldJob(f, sig, config, recipe, wd, weights_path(f), prov) for f in folds if f.name not in by_name]
     trained: list[str] = []
     bar = tqdm(total=len(folds), initial=len(resumed), desc=f"{protocol} folds", unit="fold", disable=not progress)
     records = (runner or (lambda j, p: run_folds_here(j, p, progress=progress)))(jobs, pairs)
