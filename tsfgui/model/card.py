@@ -54,9 +54,12 @@ def weights_summary(config: TSFmicroConfig, provenance: Mapping[str, Any] | None
     elif prov.get("dataset"):
         parts.append(f"trained on {prov['dataset']}")
     held = prov.get("heldout_metrics")
-    held_faces = [subject_faces(prov).get(s, s) for s in prov.get("test_subjects", [])]
-    if held and held_faces:
-        parts.append(f"on the held-out face{'s' if len(held_faces) > 1 else ''} {', '.join(held_faces)} "
+    faces = subject_faces(prov)
+    held_out = list(prov.get("test_subjects", []))
+    if held and held_out:
+        kind = "face" if faces and all(s in faces for s in held_out) else "subject"
+        names = [faces.get(s, s) for s in held_out]
+        parts.append(f"on the held-out {kind}{'s' if len(names) > 1 else ''} {', '.join(names)} "
                      f"(never trained on): UAR {held['uar']:.2f}, accuracy {held['accuracy']:.2f}")
     return "; ".join(parts)
 
