@@ -38,9 +38,11 @@ def test_analysis_runs_in_the_background_and_each_frame_shows_its_own_data(qtbot
     assert len(w.landmarks_item.getData()[0]) == 0
 
 
-def test_with_weights_the_badge_shows_that_frames_probabilities(qtbot, window, tiny_weights):
+def test_with_the_model_on_every_frame_the_badge_shows_that_frames_probabilities(qtbot, window, tiny_weights):
     w = window(SAMPLE, weights=tiny_weights)
-    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
+    w.per_frame_action.trigger()  # Model › Run the model on every frame: analysed again
+    assert w.per_frame_model and w.per_frame_action.isChecked()
+    qtbot.waitUntil(lambda: w.analysis_done, timeout=300_000)  # the model on all 300 frames
     assert "megc3" in w.model_label.text()
     w.seek(120)
     qtbot.waitUntil(lambda: w.current == 120, timeout=5_000)
@@ -232,9 +234,19 @@ def test_spotted_events_are_listed_shaded_jumpable_and_exported(qtbot, window, t
     assert len(w.plots.event_regions) == len(w.events)
     lo, hi = w.plots.event_regions[0].getRegion()
     assert lo == pytest.approx(w.events[0].onset / 30.0) and hi > lo
+    assert all(r.probabilities is None for r in w.results.values())  # two stages: no model per frame
     row = len(w.events) - 1
     w.events_panel.table.cellDoubleClicked.emit(row, 0)
     qtbot.waitUntil(lambda: w.current == w.events[row].apex, timeout=5_000)
+    # the badge shows the class of the spotted event the frame belongs to, "no movement" elsewhere
+    event = w.events[row]
+    assert w.badge.title.text() == event.label and event.kind in w.badge.detail.text()
+    bars = dict(zip(w.badge._names, (b.value() for b in w.badge._bars)))
+    assert bars[event.label] == int(round(event.probability * 1000))
+    calm = next(i for i in range(300) if not any(e.onset <= i <= e.offset for e in w.events))
+    w.seek(calm)
+    qtbot.waitUntil(lambda: w.current == calm, timeout=5_000)
+    assert w.badge.title.text() == "no movement" and w.badge.greyed
     assert w.export_events(str(tmp_path / "interview.eaf")) == len(w.events)
     eaf_schema.validate(str(tmp_path / "interview.eaf"))
     assert "sample_interview.mp4" in (tmp_path / "interview.eaf").read_text()

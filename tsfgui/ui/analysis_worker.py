@@ -2,7 +2,8 @@
 
 The worker opens the source and takes the session's model (:class:`~tsfgui.session.ModelService`,
 read from its file at the first use) in its own thread, analyses every frame and yields
-messages the UI applies on its thread: ``("model", description, device)`` once, then batches
+messages the UI applies on its thread: ``("model", description, device)`` once (and
+``("classes", names)`` when the model is not run on every frame), then batches
 ``("results", [FrameResult, …], frames_done)`` at most every ``interval_s``. Results are compacted
 (no pixel data), so keeping one per frame of a long video stays small. Quitting is cooperative:
 the UI calls ``worker.quit()`` and the loop stops between frames.
@@ -32,12 +33,15 @@ def device_name(device) -> str:
 
 
 def _analyse(target: str, fps: float | None, models: ModelService, batch_size: int,
-             interval_s: float, policy: ReferencePolicy | None) -> Iterator[tuple]:
+             interval_s: float, policy: ReferencePolicy | None, per_frame_model: bool = False) -> Iterator[tuple]:
     model = models.get()
     source = open_source(target, fps=fps)
     try:
-        analyzer = Analyzer(model, batch_size=batch_size, policy=policy)
+        # two stages by default: the model classifies spotted intervals afterwards, not every frame
+        analyzer = Analyzer(model if per_frame_model else None, batch_size=batch_size, policy=policy)
         yield ("model", describe_model(model), device_name(analyzer.device), models.warning())
+        if model is not None and not per_frame_model:
+            yield ("classes", tuple(model.class_names))
         chunk: list[FrameResult] = []
         last = time.perf_counter()
         done = 0
@@ -58,12 +62,13 @@ def _analyse(target: str, fps: float | None, models: ModelService, batch_size: i
 
 
 def start_analysis(target: str, models: ModelService, *, fps: float | None = None, batch_size: int = 8,
-                   interval_s: float = 0.1, policy: ReferencePolicy | None = None) -> GeneratorWorker:
-    """Create (not start) the worker that analyses ``target`` with the session's model; connect its
-    signals, then ``.start()``."""
+                   interval_s: float = 0.1, policy: ReferencePolicy | None = None,
+                   per_frame_model: bool = False) -> GeneratorWorker:
+    """Create (not start) the worker that analyses ``target`` (stage 1: faces and signals; with
+    ``per_frame_model`` also the session's model on every frame); connect its signals, then ``.start()``."""
     # ignore_errors: the caller connects `errored` and shows the message; superqt must not re-raise it
-    return thread_worker(relaying_errors, start_thread=False, ignore_errors=True)(_analyse, target, fps, models,
-                                                                                 batch_size, interval_s, policy)
+    return thread_worker(relaying_errors, start_thread=False, ignore_errors=True)(
+        _analyse, target, fps, models, batch_size, interval_s, policy, per_frame_model)
 
 
 def _live(make_source, models: ModelService, policy: ReferencePolicy | None, realtime: bool, on_frame,

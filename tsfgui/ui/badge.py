@@ -1,4 +1,5 @@
-"""The emotion badge: the predicted class and a probability bar for every class."""
+"""The emotion badge: the predicted class and a probability bar for every class — of the spotted event
+the frame belongs to (the default), or of the frame itself when the model runs on every frame."""
 
 from __future__ import annotations
 
@@ -68,6 +69,22 @@ class EmotionBadge(QWidget):
         for bar, p in zip(self._bars, probabilities):
             bar.setValue(int(round(float(p) * 1000)))
         self._set_greyed(low)
+
+    def show_event(self, label: str | None, probability: float | None, detail: str) -> None:
+        """Show the class of the spotted event the frame belongs to (``label`` None: not classified)."""
+        self.title.setText(label or "unclassified")
+        self.detail.setText((f"{probability:.0%} · " if probability is not None else "") + detail)
+        for name, bar in zip(self._names, self._bars):
+            bar.setValue(int(round(probability * 1000)) if name == label and probability is not None else 0)
+        self._set_greyed(label is None or probability is None or probability < LOW_CONFIDENCE)
+
+    def show_no_movement(self, detail: str = "") -> None:
+        """No spotted event at this frame."""
+        self.title.setText("no movement")
+        self.detail.setText(detail)
+        for bar in self._bars:
+            bar.setValue(0)
+        self._set_greyed(True)
 
     def _set_greyed(self, greyed: bool) -> None:
         self.greyed = greyed

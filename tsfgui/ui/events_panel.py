@@ -148,6 +148,8 @@ class EventsMixin:
         self.events = events
         self.events_panel.set_events(events, self.info.fps)
         self.plots.set_events(events)
+        if self.current >= 0 and self.weights is not None and not self.per_frame_model:
+            self._show_event_class(self.current)  # the badge shows the class of this frame's event
 
     def export_events(self, path: str) -> int:
         """Write the spotted intervals: ``.eaf`` (ELAN, linked to the video), ``.xlsx`` (BORIS import),

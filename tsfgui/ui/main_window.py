@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -61,6 +62,8 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self.inspection: Inspection | None = None
         self.heatmap_kind: str | None = "gradcam"
         self.policy: ReferencePolicy = RollingLag()
+        #: run the model on every frame too (Model › Run on every frame); by default it classifies spotted events
+        self.per_frame_model = False
         from tsfgui.engine import ResultsCache
 
         self.results_cache = ResultsCache()
@@ -175,6 +178,11 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             group.addAction(action)
         model_menu = menu.addMenu("&Model")
         self._action(model_menu, "&Load weights…", self._ask_weights)
+        self.per_frame_action = self._action(model_menu, "Run the model on &every frame",
+                                             lambda: self.set_per_frame_model(self.per_frame_action.isChecked()))
+        self.per_frame_action.setCheckable(True)
+        self.per_frame_action.setToolTip("By default the model classifies each spotted event on its onset and apex; "
+                                         "on every frame it says what changed in the last 0.2 s (slower)")
         policy_menu = model_menu.addMenu("&Reference frame")
         self._action(policy_menu, "Rolling lag (0.2 s before each frame)", lambda: self.set_policy(RollingLag()))
         self._action(policy_menu, "Mark the current frame as &onset", lambda: self.set_policy(FixedOnset(max(0, self.current))))
@@ -221,6 +229,17 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
     def set_policy(self, policy: ReferencePolicy) -> None:
         """Pair frames with their reference by ``policy`` and analyse again."""
         self.policy = policy
+        if self._target is not None:
+            self.results.clear()
+            self.analysis_done = False
+            self._start_analysis()
+
+    def set_per_frame_model(self, on: bool) -> None:
+        """Run the model on every frame (against its reference) as well as on spotted events, and
+        analyse again; off (the default), the badge shows the class of the spotted event."""
+        self.per_frame_model = bool(on)
+        if self.per_frame_action.isChecked() != self.per_frame_model:
+            self.per_frame_action.setChecked(self.per_frame_model)
         if self._target is not None:
             self.results.clear()
             self.analysis_done = False
@@ -301,7 +320,8 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
 
         try:
             return cache_key(self._target, self.weights, {"policy": self.policy.describe(), "fps": self._fps,
-                                                          "version": __version__})
+                                                          "version": __version__,
+                                                          "per_frame_model": self.per_frame_model})
         except OSError:
             return None
 
@@ -317,7 +337,11 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             self.analysis_done = True
             self.from_cache = True
             names = next((r.class_names for r in cached if r.class_names), ())
-            self.model_description = f"{'TSFmicro ' + ', '.join(names) if names else describe_model(None)}"
+            if names:
+                self.model_description = f"TSFmicro {', '.join(names)}"
+            else:  # two-stage results carry no classes: the model classifies the spotted events
+                self.model_description = (describe_model(None) if self.weights is None
+                                          else f"TSFmicro ({Path(self.weights).name}) on spotted events")
             self.model_label.setText(f"{self.model_description} · from cache · reference: {self.policy.describe()}")
             self._set_warning(self.models.warning())
             self.progress.setRange(0, len(cached))
@@ -331,7 +355,8 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             return
         self.from_cache = False
         self._cache_pending = key
-        worker = start_analysis(self._target, self.models, fps=self._fps, policy=self.policy)
+        worker = start_analysis(self._target, self.models, fps=self._fps, policy=self.policy,
+                                per_frame_model=self.per_frame_model)
         worker.yielded.connect(lambda message: self._on_message(generation, message))
         worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
         worker.finished.connect(lambda: self._on_finished(generation))
@@ -369,6 +394,9 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
             if self.current in {r.index for r in batch}:
                 self._show_frame_analysis(self.current)
                 self.request_inspection(self.current)
+        elif kind == "classes":
+            if not self.badge._names:
+                self._classes_known(message[1])
         elif kind == "warning":
             self.statusBar().showMessage(message[1])
 
@@ -462,6 +490,8 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         result = self.results.get(index)
         if result is None:
             self.badge.show_prediction(None, "not analysed yet" if not self.analysis_done else "")
+        elif self.weights is not None and not self.per_frame_model:
+            self._show_event_class(index)
         elif result.probabilities is None:
             self.badge.show_prediction(None, "no face in this frame" if result.face is None else
                                        ("no model loaded" if not result.class_names else "no reference frame yet"))
@@ -470,6 +500,19 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self._redraw_overlay()
         self._redraw_heatmap()
         self.request_inspection(index)
+
+    def _show_event_class(self, index: int) -> None:
+        """The badge in two-stage mode: the class of the spotted event frame ``index`` belongs to."""
+        if not self.analysis_done or self.spotting_running:
+            self.badge.show_prediction(None, "events are classified when the analysis has finished")
+            return
+        event = next((e for e in self.events if e.onset <= index <= e.offset), None)
+        if event is None:
+            self.badge.show_no_movement("no spotted event at this frame")
+        else:
+            where = f"{event.kind}-expression, frames {event.onset}–{event.offset}"
+            self.badge.show_event(event.label, event.probability,
+                                  where if event.label else f"{where}: no face at its onset")
 
     def _redraw_overlay(self) -> None:
         if self.live:
