@@ -24,7 +24,7 @@ class LiveModeMixin:
 
         ``make_source`` runs in the worker; ``realtime`` paces a file at its frame rate (a stand-in
         camera for demos and tests)."""
-        self._stop_analysis()
+        self._stop_analysis(wait=self.live)  # a camera is released before it is opened again
         self._stop_inspector()
         self._stop_reader()
         self._target = None
@@ -85,7 +85,7 @@ class LiveModeMixin:
 
     def _end_live(self) -> None:
         if self.live:
-            self._stop_analysis()
+            self._stop_analysis(wait=True)
             self._live_timer.stop()
             self.live = False
             self.play_button.setEnabled(True)

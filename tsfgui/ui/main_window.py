@@ -365,14 +365,18 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
         self._rate_mark = None
         worker.start()
 
-    def _stop_analysis(self) -> None:
+    def _stop_analysis(self, wait: bool = False) -> None:
+        """Ask the running analysis to stop. The window does not wait for it (its late messages carry an
+        old generation and are dropped) unless ``wait``: a camera must be released before it is opened
+        again, and closing the window must leave no worker running."""
         if self._live_stop is not None:
             self._live_stop.set()
             self._live_stop = None
         if self._worker is not None:
             self._worker.quit()
             self._worker = None
-            QThreadPool.globalInstance().waitForDone(10_000)
+            if wait:
+                QThreadPool.globalInstance().waitForDone(10_000)
 
     def _on_message(self, generation: int, message: tuple) -> None:
         if generation != self._generation:
@@ -555,7 +559,7 @@ class MainWindow(LiveModeMixin, ExportMixin, EventsMixin, RecentFilesMixin, Play
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
         if self.live:
             self._live_timer.stop()
-        self._stop_analysis()
+        self._stop_analysis(wait=True)
         self._join_cache_writer()
         self._stop_inspector()
         self._stop_spotting()
