@@ -41,10 +41,7 @@ class _Selftest:
 
         for path in (SAMPLE_VIDEO, DEMO_WEIGHTS, landmarks_68_path()):
             _check(Path(path).is_file(), f"missing {path}")
-        from tsfgui.model.card import describe_weights_file
-
-        summary = describe_weights_file(str(DEMO_WEIGHTS))[0]
-        return f"sample, dlib 68-point model and the shipped weights in {SAMPLE_VIDEO.parents[1]} ({summary})"
+        return f"sample, dlib 68-point model and the shipped weights in {SAMPLE_VIDEO.parents[1]}"
 
     def source(self) -> str:
         from tsfgui.io import open_source
@@ -76,8 +73,10 @@ class _Selftest:
     def model(self) -> str:
         from tsfgui.engine import Analyzer, RollingLag
         from tsfgui.model import load_model
+        from tsfgui.model.card import describe_weights_file
 
-        self.loaded = load_model(DEMO_WEIGHTS)
+        self.loaded = load_model(DEMO_WEIGHTS)  # a damaged file fails here, the step that reads the weights
+        summary = describe_weights_file(str(DEMO_WEIGHTS))[0]
         analyzer = Analyzer(self.loaded, policy=RollingLag(lag_s=0.2), batch_size=8)
         results = list(analyzer.run(self.frames))
         analysed = [r for r in results if r.analysed]
@@ -90,7 +89,7 @@ class _Selftest:
         _check(heat.ndim == 2 and bool(np.isfinite(heat).all()) and 0.0 <= heat.min() <= heat.max() <= 1.0,
                "attention heatmap is not a finite map in [0, 1]")
         last = analysed[-1]
-        return (f"TSFmicro on {analyzer.device.type}: {len(analysed)} frames analysed, "
+        return (f"{summary}; on {analyzer.device.type}: {len(analysed)} frames analysed, "
                 f"frame {last.index}: {last.label} {last.confidence:.2f}; attention {heat.shape[0]}x{heat.shape[1]}")
 
     def exports(self) -> str:
