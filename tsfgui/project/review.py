@@ -196,7 +196,11 @@ class ReviewQueue:
         return self._record(self._require(), "rejected")
 
     def set_label(self, label: str) -> Change:
-        return self._record(self._require(), **{"label": label})
+        """Choose the label; on a still undecided proposal that is a decision too: accepted when the
+        label is the tool's, edited when it differs."""
+        e = self._require()
+        status = "accepted" if e.proposal_id is not None and e.status == "proposed" else None
+        return self._record(e, status, label=label)
 
     def set_label_number(self, number: int) -> Change:
         """Keys 1–7: the ``number``-th class name."""
