@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=default_weights(), help="weights file to analyse with "
                         "(default: the demo weights)")
     parser.add_argument("--no-weights", action="store_true", help="no model: difference signals only")
-    parser.add_argument("--wait-analysis", action="store_true", help="wait until the whole video is analysed")
+    parser.add_argument("--wait-analysis", action="store_true",
+                        help="wait until the whole video is analysed and its intervals spotted and classified")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the frame")
     args = parser.parse_args(argv)
     app = qt_application("screenshot")
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             QTimer.singleShot(200, maybe_save)  # let the view repaint once more
 
     def maybe_save() -> None:
-        if args.wait_analysis and not window.analysis_done:
+        busy = not window.analysis_done or window.spotting_running or window._spot_when_opened
+        if args.wait_analysis and busy:
             QTimer.singleShot(200, maybe_save)
             return
         window._show_frame_analysis(window.current)
