@@ -258,3 +258,20 @@ def test_spotted_events_are_listed_shaded_jumpable_and_exported(qtbot, window, t
     # another reference policy: analysed again, the old intervals are gone until spotting reruns
     w.set_policy(FixedOnset(5))
     assert w.events == [] and w.events_panel.table.rowCount() == 0 and w.plots.event_regions == []
+
+
+def test_events_reopened_from_the_cache_are_shaded_in_their_class_colour(qtbot, window):
+    """Two stages keep no per-frame classes: the shading takes the model's class names, also from the cache."""
+    from tsfgui.palette import class_colour
+    from tsfgui.resources import DEMO_WEIGHTS
+
+    first = window(SAMPLE, weights=str(DEMO_WEIGHTS))
+    qtbot.waitUntil(lambda: first.analysis_done, timeout=120_000)
+    qtbot.waitUntil(lambda: any(first.results_cache.directory.glob("*.npz")), timeout=30_000)
+    again = window(SAMPLE, weights=str(DEMO_WEIGHTS))
+    assert again.from_cache
+    qtbot.waitUntil(lambda: again.events_panel.table.rowCount() > 0, timeout=60_000)
+    names = again.models.class_names
+    for event, region in zip(again.events, again.plots.event_regions):
+        assert event.label in names
+        assert region.brush.color().name() == class_colour(event.label, names).lower()

@@ -147,7 +147,7 @@ class EventsMixin:
             return
         self.events = events
         self.events_panel.set_events(events, self.info.fps)
-        self.plots.set_events(events)
+        self.plots.set_events(events, self.models.class_names)  # two stages: no per-frame classes
         if self.current >= 0 and self.weights is not None and not self.per_frame_model:
             self._show_event_class(self.current)  # the badge shows the class of this frame's event
 

@@ -128,14 +128,15 @@ class SignalPlots(QWidget):
         for i, curve in enumerate(self.pose_curves):
             curve.setData(t, self.pose[:, i])
 
-    def set_events(self, events: Sequence[SpottedInterval]) -> None:
+    def set_events(self, events: Sequence[SpottedInterval], class_names: Sequence[str] = ()) -> None:
         """Shade the spotted intervals on the difference plot in the colour of their predicted class
-        (grey without a model)."""
+        among ``class_names`` (the model's; default: those of the per-frame results), grey without a model."""
+        names = list(class_names) or self.class_names
         for region in self.event_regions:
             self.diff_plot.removeItem(region)
         self.event_regions = []
         for e in events:
-            colour = QColor(class_colour(e.label, self.class_names))
+            colour = QColor(class_colour(e.label, names))
             colour.setAlpha(70)
             region = pg.LinearRegionItem((e.onset / self.fps, (e.offset + 1) / self.fps), movable=False,
                                          brush=pg.mkBrush(colour), pen=pg.mkPen(None))
