@@ -160,7 +160,6 @@ def test_live_gate_drops_stale_frames_instead_of_queueing(model, tracker):
     assert indices == sorted(indices)
     assert indices[-1] - indices[0] > 40, "the consumer must get the newest frames, skipping stale ones"
     assert gate.stats.dropped > 0 and gate.stats.delivered >= gate.stats.taken
-    assert gate.stats.source_fps > gate.stats.analysis_fps
 
 
 def test_frames_csv_has_one_row_per_frame_with_that_frames_figures(model, sample_frames, tracker, tmp_path):
