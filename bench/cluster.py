@@ -16,26 +16,11 @@ from pathlib import Path
 
 from tsfgui.arguments import positive_int
 
-SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
-
 
 def write_clips(folder: Path, count: int, frames: int) -> list[Path]:
-    import cv2
+    from tsfgui.samples.excerpt import write_sample_excerpt
 
-    from tsfgui.io import VideoFileSource
-
-    clips = []
-    for i in range(count):
-        path = folder / f"clip{i:02d}.avi"
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
-        with VideoFileSource(SAMPLE) as source:
-            for frame in source:
-                if frame.index >= frames:
-                    break
-                writer.write(frame.image)
-        writer.release()
-        clips.append(path)
-    return clips
+    return [write_sample_excerpt(folder / f"clip{i:02d}.avi", frames) for i in range(count)]
 
 
 def timed(clips: list[Path], out: Path, **options) -> tuple[float, int]:

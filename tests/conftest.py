@@ -70,17 +70,9 @@ def write_ffmpeg(path: Path, codec_args: list[str], n: int, fps: float = 25.0, s
 
 def sample_clip(path: Path, n: int, fps: float = 30.0) -> Path:
     """The first ``n`` frames of the bundled sample (a real face) as an MJPG video."""
-    from tsfgui.io import VideoFileSource
-    from tsfgui.resources import SAMPLE_VIDEO
+    from tsfgui.samples.excerpt import write_sample_excerpt
 
-    with VideoFileSource(SAMPLE_VIDEO) as source:
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (source.info.width, source.info.height))
-        for frame in source:
-            if frame.index >= n:
-                break
-            writer.write(frame.image)
-    writer.release()
-    return path
+    return write_sample_excerpt(path, n, fps)
 
 
 @pytest.fixture(scope="session")

@@ -17,22 +17,11 @@ import pytest
 
 from tsfgui.batch import analyze_batch
 from tsfgui.batch.on_ray import analyze_on_cluster
-from tsfgui.io import VideoFileSource
-from tsfgui.resources import SAMPLE_VIDEO
+from tsfgui.samples.excerpt import write_sample_excerpt
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def sample_clip(path: Path, frames: int) -> Path:
-    """The first ``frames`` frames of the bundled sample (a face with planted movements) as an MJPG video."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (640, 480))
-    with VideoFileSource(SAMPLE_VIDEO) as src:
-        for frame in src:
-            if frame.index >= frames:
-                break
-            writer.write(frame.image)
-    writer.release()
-    return path
 
 
 def finished_files(out: Path) -> dict[str, list[str]]:
@@ -43,7 +32,7 @@ def finished_files(out: Path) -> dict[str, list[str]]:
 def test_cluster_run_gives_the_local_results_and_reports_a_broken_input_once(local_ray, tmp_path, media):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    sample_clip(inputs / "face.avi", 16)
+    write_sample_excerpt(inputs / "face.avi", 16)
     for name in ("a", "b"):
         media.write_cv2(inputs / f"{name}.avi", "MJPG", 12)
     (inputs / "broken.mp4").write_text("not a video\n" * 20)
@@ -72,7 +61,7 @@ def test_cluster_run_gives_the_local_results_and_reports_a_broken_input_once(loc
 
 
 def test_a_killed_worker_input_runs_again_and_ends_with_one_complete_frames_csv(local_ray, tmp_path):
-    clip = sample_clip(tmp_path / "clip.avi", 30)
+    clip = write_sample_excerpt(tmp_path / "clip.avi", 30)
     target = tmp_path / "out" / "clip"
     killed: list[int] = []
     attempts: list[int] = []
@@ -100,7 +89,7 @@ def test_a_killed_worker_input_runs_again_and_ends_with_one_complete_frames_csv(
 def test_ctrl_c_cancels_the_cluster_batch_and_a_rerun_resumes(local_ray, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    sample_clip(inputs / "long.avi", 45)
+    write_sample_excerpt(inputs / "long.avi", 45)
     out = tmp_path / "out"
     address = local_ray.get_runtime_context().gcs_address
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
