@@ -76,7 +76,7 @@ def analyze_on_cluster(paths: Sequence[Path], targets: Sequence[Path], *, weight
     (:func:`~tsfgui.batch.local.analyze_batch` checks the weights once before it calls this.)
 
     ``on_progress`` gets the progress board's snapshot (job key → :class:`~tsfgui.cluster.progress.Progress`,
-    with the worker's PID) a few times a second while the batch runs.
+    with the worker's PID) a few times a second while the batch runs, and once more when it ends.
     """
     from tqdm import tqdm
 
@@ -116,8 +116,8 @@ def analyze_on_cluster(paths: Sequence[Path], targets: Sequence[Path], *, weight
                 outcomes[i] = outcome
                 if show_progress:
                     tqdm.write(describe(outcome))
-            if show_progress:
-                draw()  # the final count: every input finished
+            if show_progress or on_progress:
+                draw()  # the final count (and every attempt, even one that ended between two ticks)
         finally:
             bar.close()
     return [outcomes[i] for i in range(len(paths))]
