@@ -27,8 +27,8 @@ def test_analysis_runs_in_the_background_and_each_frame_shows_its_own_data(qtbot
         np.testing.assert_allclose(np.c_[xs, ys], face.landmarks, atol=1e-4)
         assert w.plots.cursors[0].value() == pytest.approx(index / 30.0)
         assert w.badge.greyed and "no model" in w.badge.detail.text()
-    # the plotted difference of a frame is the engine's figure for that frame
-    assert w.plots.diff[250, 0] == pytest.approx(w.results[250].diff["global"])
+    # the plotted signal of a frame is the engine's flow for that frame (what spotting runs on)
+    assert w.plots.flow[250, 0] == pytest.approx(w.results[250].flow["global"])
     # and so is its head pose, in degrees
     np.testing.assert_allclose(w.plots.pose[250], np.degrees(w.results[250].pose), rtol=1e-5)
     w.plots.refresh()

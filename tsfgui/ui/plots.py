@@ -1,4 +1,4 @@
-"""Per-frame plots linked to the timeline: difference magnitudes, class probabilities, head pose."""
+"""Per-frame plots linked to the timeline: the motion signal spotting uses, class probabilities, head pose."""
 
 from __future__ import annotations
 
@@ -16,11 +16,15 @@ from tsfgui.engine.spotting import SpottedInterval
 
 DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
                 "mouth": (255, 80, 120)}
+#: The signal plot's axis label and unit for each signal spotting can run on.
+SIGNAL_LABELS = {"flow": ("flow, head motion removed", "px"), "diff": ("|apex − onset|", "grey")}
 POSE_COLOURS = {"pose_Rx": (255, 120, 120), "pose_Ry": (120, 255, 120), "pose_Rz": (120, 160, 255)}
 
 
 class SignalPlots(QWidget):
-    """Three stacked plots over time (seconds): |apex − onset| globally and per region, the class
+    """Three stacked plots over time (seconds): the motion signal spotting runs on, globally and per
+    region — the optical flow from the reference frame with the head's own motion removed (px at a
+    224-px face), or |apex − onset| in grey levels for results that have no flow —, the class
     probabilities, and the head pose (pitch Rx, yaw Ry, roll Rz in degrees: head motion confounds
     spotting). A line marks the current frame; a click seeks there (:attr:`seekRequested`).
     Curves are created once and updated with ``setData`` at most every ``refresh_ms``; they clip
@@ -32,6 +36,8 @@ class SignalPlots(QWidget):
         super().__init__(parent)
         self.fps = 30.0
         self.diff = np.zeros((0, len(DIFF_KEYS)), np.float32)
+        self.flow = np.zeros((0, len(DIFF_KEYS)), np.float32)
+        self.signal = "flow"
         self.probabilities = np.zeros((0, 0), np.float32)
         self.pose = np.zeros((0, 3), np.float32)
         self.diff_plot = pg.PlotWidget()
@@ -41,7 +47,7 @@ class SignalPlots(QWidget):
         self.pose_plot.addLegend(offset=(5, 5))
         self.pose_curves = [self._curve(self.pose_plot, colour, name) for name, colour in POSE_COLOURS.items()]
         self.prob_plot = pg.PlotWidget()
-        self.diff_plot.setLabel("left", "|apex − onset|", units="grey")
+        self.diff_plot.setLabel("left", *SIGNAL_LABELS[self.signal])
         self.prob_plot.setLabel("left", "probability")
         self.prob_plot.setLabel("bottom", "time", units="s")
         self.prob_plot.setXLink(self.diff_plot)
@@ -84,6 +90,7 @@ class SignalPlots(QWidget):
         self.fps = fps
         self.set_events([])
         self.diff = np.full((frame_count, len(DIFF_KEYS)), np.nan, np.float32)
+        self.flow = np.full((frame_count, len(DIFF_KEYS)), np.nan, np.float32)
         self.probabilities = np.full((frame_count, len(names)), np.nan, np.float32)
         self.pose = np.full((frame_count, 3), np.nan, np.float32)
         for curve in self.prob_curves:
@@ -102,6 +109,8 @@ class SignalPlots(QWidget):
                 self._grow(r.index + 1)
             if r.diff:
                 self.diff[r.index] = [r.diff.get(k, np.nan) for k in DIFF_KEYS]
+            if r.flow:
+                self.flow[r.index] = [r.flow.get(k, np.nan) for k in DIFF_KEYS]
             if r.pose is not None:
                 self.pose[r.index] = np.degrees(r.pose)
             if r.probabilities is not None and self.probabilities.shape[1] == len(r.probabilities):
@@ -111,6 +120,7 @@ class SignalPlots(QWidget):
     def _grow(self, n: int) -> None:
         extra = max(n - len(self.diff), 256)
         self.diff = np.vstack([self.diff, np.full((extra, self.diff.shape[1]), np.nan, np.float32)])
+        self.flow = np.vstack([self.flow, np.full((extra, self.flow.shape[1]), np.nan, np.float32)])
         self.probabilities = np.vstack([self.probabilities,
                                         np.full((extra, self.probabilities.shape[1]), np.nan, np.float32)])
         self.pose = np.vstack([self.pose, np.full((extra, 3), np.nan, np.float32)])
@@ -121,8 +131,14 @@ class SignalPlots(QWidget):
             return
         self._dirty = False
         t = np.arange(len(self.diff), dtype=np.float64) / self.fps
+        # what spotting runs on: the flow, unless these results have none but a difference (older results)
+        signal = "diff" if np.isnan(self.flow).all() and not np.isnan(self.diff).all() else "flow"
+        if signal != self.signal:
+            self.signal = signal
+            self.diff_plot.setLabel("left", *SIGNAL_LABELS[signal])
+        values = self.flow if signal == "flow" else self.diff
         for i, key in enumerate(DIFF_KEYS):
-            self.diff_curves[key].setData(t, self.diff[:, i])
+            self.diff_curves[key].setData(t, values[:, i])
         for i, curve in enumerate(self.prob_curves):
             curve.setData(t, self.probabilities[:, i])
         for i, curve in enumerate(self.pose_curves):

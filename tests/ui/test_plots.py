@@ -1,0 +1,41 @@
+"""The signal plot shows what spotting runs on: the head-motion-free optical flow per region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from tsfgui.engine import DIFF_KEYS, FrameResult  # noqa: E402
+from tsfgui.ui.plots import SignalPlots  # noqa: E402
+
+
+def _result(index: int, flow: dict | None, diff: dict) -> FrameResult:
+    return FrameResult(index, index * 1000 / 30, None, reference_index=index - 6, diff=diff, flow=flow or {})
+
+
+def test_the_signal_plot_draws_the_flow_per_region_and_says_so(qtbot):
+    plots = SignalPlots()
+    qtbot.addWidget(plots)
+    plots.reset(20, 30.0)
+    rng = np.random.default_rng(0)
+    flows = [{k: float(v) for k, v in zip(DIFF_KEYS, rng.uniform(0, 2, len(DIFF_KEYS)))} for _ in range(20)]
+    plots.add_results(_result(i, flows[i], {k: 50.0 for k in DIFF_KEYS}) for i in range(20))
+    plots.refresh()
+    for key in DIFF_KEYS:
+        xs, ys = plots.diff_curves[key].getData()
+        drawn = dict(zip(np.round(xs * 30).astype(int), ys))
+        assert drawn[7] == pytest.approx(flows[7][key])  # the flow, not the grey-level difference (50)
+    assert "flow" in plots.diff_plot.getAxis("left").labelText
+
+
+def test_results_without_flow_show_the_grey_level_difference_labelled_as_such(qtbot):
+    plots = SignalPlots()
+    qtbot.addWidget(plots)
+    plots.reset(10, 30.0)
+    plots.add_results(_result(i, None, {k: float(i) for k in DIFF_KEYS}) for i in range(10))
+    plots.refresh()
+    xs, ys = plots.diff_curves["mouth"].getData()
+    assert dict(zip(np.round(xs * 30).astype(int), ys))[4] == pytest.approx(4.0)
+    assert "apex" in plots.diff_plot.getAxis("left").labelText
