@@ -1,4 +1,4 @@
-"""Agreement: MEGC IoU matching, precision/recall/F1 and Cohen's kappa (scikit-learn) per recording and pooled."""
+"""Agreement: MEGC IoU matching, precision/recall/F1 and Cohen's kappa (checked against scikit-learn) per recording and pooled."""
 
 from __future__ import annotations
 
@@ -68,3 +68,21 @@ def test_project_agreement_tool_and_coders(project):
     assert coder[-1].recording == "all" and coder[-1].f1 == 1.0
     text = markdown(coder, "truth", "A", "study")
     assert "| clip | 2 | 2 | 2 | 1.000 | 1.000 | 1.000 |" in text
+
+
+@pytest.mark.parametrize("a, b", [
+    (["a", "b", "a", "c", "b"], ["a", "b", "b", "c", "a"]),
+    (["neg", "neg", "pos", "sur"], ["pos", "neg", "pos", "neg"]),
+    (["x", "y"], ["y", "x"]),
+    (["x"] * 4, ["x", "x", "x", "y"]),
+])
+def test_kappa_agrees_with_scikit_learn(a, b):
+    from tsfgui.project.agreement import kappa
+
+    assert kappa(a, b) == pytest.approx(cohen_kappa_score(a, b))
+
+
+def test_kappa_is_undefined_for_one_category_on_both_sides_and_for_no_items():
+    from tsfgui.project.agreement import kappa
+
+    assert kappa(["a", "a"], ["a", "a"]) is None and kappa([], []) is None

@@ -3,14 +3,13 @@
 Events are matched as MEGC scores spotting: a pair matches when the IoU of their frame intervals is at
 least 0.5; pairs are taken greedily by IoU, each event at most once. With the first rater as reference,
 precision = matched / events of the second, recall = matched / events of the first, F1 their harmonic
-mean. On the labels of matched events Cohen's kappa (scikit-learn); and, as ELAN's modified kappa does,
+mean. On the labels of matched events Cohen's kappa; and, as ELAN's modified kappa does,
 a second kappa in which every unmatched event counts as a disagreement with an "unmatched" category.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
@@ -51,16 +50,19 @@ def match(reference: Sequence[tuple[int, int]], other: Sequence[tuple[int, int]]
 
 
 def kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
-    """Cohen's kappa of two label sequences (scikit-learn); None when undefined (no items, or one
-    category only on both sides)."""
+    """Cohen's kappa of two equally long label sequences; None when undefined (no items, or one category
+    only on both sides). Counted directly: the review queue asks for it on every decision."""
     if not a:
         return None
-    from sklearn.metrics import cohen_kappa_score
-
-    with warnings.catch_warnings():  # one category only: scikit-learn warns and returns NaN
-        warnings.simplefilter("ignore")
-        value = float(cohen_kappa_score(list(a), list(b)))
-    return None if math.isnan(value) else value
+    if len(a) != len(b):
+        raise ValueError(f"kappa needs two label sequences of one length, got {len(a)} and {len(b)}")
+    n = len(a)
+    observed = sum(x == y for x, y in zip(a, b)) / n
+    count_a, count_b = Counter(a), Counter(b)
+    expected = sum(count_a[k] * count_b[k] for k in count_a) / (n * n)
+    if expected >= 1.0:
+        return None
+    return (observed - expected) / (1.0 - expected)
 
 
 @dataclass
