@@ -62,29 +62,33 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
     from tsfgui.engine import Analyzer
     from tsfgui.face import FaceTracker, TrackerSettings
     from tsfgui.io import VideoFileSource
+    from tsfgui.io.read_ahead import read_ahead
 
-    def run(search_every: int | None, ahead: bool) -> tuple[float, float]:
+    def run(search_every: int | None, threads: int) -> tuple[float, float]:
         settings = TrackerSettings() if search_every is None else TrackerSettings(search_every=search_every)
         analyzer = Analyzer(None, tracker=FaceTracker(settings))
         with VideoFileSource(clip) as source:
             start = time.perf_counter()
-            for _ in (analyzer.analyze(source) if ahead else analyzer.run(iter(source))):
+            results = {3: lambda: analyzer.analyze(source), 2: lambda: analyzer.run(read_ahead(source)),
+                       1: lambda: analyzer.run(iter(source))}[threads]()
+            for _ in results:
                 pass
             total = time.perf_counter() - start
         return total, analyzer.stats.face_seconds
 
-    variants = {"stage 1 as analyze runs it": (None, True),
-                "whole-frame detection at every scheduled one (before)": (1, True),
-                "decoding in the analysis thread (before)": (None, False)}
+    variants = {"stage 1 as analyze runs it (3 threads)": (None, 3),
+                "whole-frame detection at every scheduled one (before)": (1, 3),
+                "tracking in the analysis thread (before)": (None, 2),
+                "decoding in the analysis thread too": (None, 1)}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name, (search, ahead) in variants.items():
             times[name].append(run(search, ahead))
     print(f"  stage 1 without the model on these {frames} frames, {rounds} alternated rounds (medians):")
-    base = statistics.median(t for t, _ in times["stage 1 as analyze runs it"])
+    base = statistics.median(t for t, _ in times["stage 1 as analyze runs it (3 threads)"])
     for name, pairs in times.items():
         total, face = statistics.median(t for t, _ in pairs), statistics.median(f for _, f in pairs)
-        print(f"    {name:<56} {1000 * total / frames:6.1f} ms/frame (tracking {1000 * face / frames:5.1f}), "
+        print(f"    {name:<55} {1000 * total / frames:6.1f} ms/frame (tracking {1000 * face / frames:5.1f}), "
               f"{total / base:4.2f}× the time of analyze's")
 
 

@@ -29,3 +29,15 @@ def test_temporal_signal_per_region():
     assert math.isnan(temporal_signal(onset, apex, {"empty": np.zeros((224, 224), bool)}).regions["empty"])
     with pytest.raises(ValueError, match="mask shape"):
         temporal_signal(onset, apex, {"bad": np.zeros((10, 10), bool)})
+
+
+def test_byte_crops_and_float_crops_give_the_same_signal():
+    """Two uint8 crops take OpenCV's path; the figures are those of the float images."""
+    rng = np.random.default_rng(0)
+    onset = rng.integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    apex = rng.integers(0, 256, (224, 224, 3), dtype=np.uint8)
+    masks = {"a": rng.random((224, 224)) < 0.3, "b": np.zeros((224, 224), bool)}
+    fast = temporal_signal(onset, apex, masks)
+    slow = temporal_signal(onset.astype(np.float32) / 255.0, apex.astype(np.float32) / 255.0, masks)
+    assert fast.magnitude == pytest.approx(slow.magnitude, rel=1e-6)
+    assert fast.regions["a"] == pytest.approx(slow.regions["a"], rel=1e-6) and math.isnan(fast.regions["b"])

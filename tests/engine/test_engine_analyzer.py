@@ -145,6 +145,26 @@ def test_analyze_a_source_with_a_range_and_stop(model, tracker):
         assert 10 <= count <= 10 + 8  # reading stops; the batch in progress is finished
 
 
+def test_tracking_in_its_own_thread_gives_the_same_results_and_stops_its_threads(sample_frames, tracker):
+    """analyze() decodes, tracks and measures in three threads; the figures are those of the
+    one-thread loop, and leaving early leaves no thread behind."""
+    import threading
+
+    expected = list(Analyzer(None, tracker=fresh(tracker)).run(sample_frames[:40]))
+    got = []
+    with VideoFileSource(SAMPLE) as source:
+        for result in Analyzer(None, tracker=fresh(tracker)).analyze(source):
+            got.append(result)
+            if len(got) == 40:
+                break
+    assert [r.index for r in got] == list(range(40))
+    for a, b in zip(expected, got):
+        assert a.diff == b.diff and a.flow == b.flow and a.pose == b.pose
+    assert expected[-1].diff  # the comparison compared something
+    time.sleep(0.3)
+    assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
+
+
 def test_live_gate_drops_stale_frames_instead_of_queueing(model, tracker):
     with VideoFileSource(SAMPLE) as source:
         gate = LatestFrame(source, realtime=True)

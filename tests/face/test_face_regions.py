@@ -53,3 +53,16 @@ def test_region_means():
     values[masks["mouth"]] = 9.0
     means = region_means(values, masks)
     assert means["mouth"] == pytest.approx(9.0) and means["brows"] == 0.0
+
+
+def test_masks_at_the_crop_edge_grow_as_a_whole_image_dilation_would():
+    """Masks are dilated only around what is drawn; at the crop's edge that must still equal
+    dilating the whole image."""
+    import cv2
+
+    lm = AlignTemplate().landmarks() + np.array([-60.0, 70.0])  # mouth and jaw half outside the crop
+    for name, mask in region_masks(lm, 224, margin=0.2).items():
+        bare = region_masks(lm, 224, regions=(name,), margin=0.0)[name].astype(np.uint8)
+        radius = int(round(0.2 * 56.0))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        assert (mask == cv2.dilate(bare, kernel).astype(bool)).all(), name

@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from tsfgui.face import FaceObservation, FaceTracker, detect_and_align, region_masks
+from tsfgui.face import FaceObservation, FaceTracker, FrameFaces, detect_and_align, region_masks
 from tsfgui.io import Frame, FrameSource
 from tsfgui.io.read_ahead import read_ahead
 from tsfgui.model import TSFmicro, configure_threads, select_device, tune_allocator
@@ -36,6 +36,8 @@ from .results import FrameResult
 FLUSH_FRAMES = 32
 #: … and after at most this many seconds since the last hand-over.
 FLUSH_SECONDS = 1.0
+#: Frames the tracking thread of :meth:`Analyzer.analyze` may run ahead of the signals.
+TRACK_AHEAD = 4
 
 
 @dataclass
@@ -111,28 +113,53 @@ class Analyzer:
         """Results for the frames of ``source`` (``start``…``stop``), in order. ``should_stop`` is
         polled between frames so long runs can be interrupted."""
         self._source = source
-        frames: Iterable[Frame]
         if start or stop is not None:
             end = stop if stop is not None else len(source)
-            frames = (source.read(i) for i in range(start, end))
-        else:
-            frames = read_ahead(source)  # decoding overlaps the analysis (its own decoder: read() stays free)
-        yield from self.run(frames, should_stop=should_stop)
+            frames: Iterable[Frame] = (source.read(i) for i in range(start, end))
+            yield from self.run(frames, should_stop=should_stop)
+            return
+        # three threads in a pipeline: decoding (its own decoder: read() stays free), face tracking,
+        # and the signals and the model here; OpenCV, dlib's detector and numpy release the GIL
+        tracked = read_ahead(self._tracked(read_ahead(source), should_stop), depth=TRACK_AHEAD)
+        try:
+            yield from self._run_tracked(tracked, should_stop)
+        finally:
+            tracked.close()  # stops both threads at once when the consumer stops early
 
     def run(self, frames: Iterable[Frame], *, should_stop: Callable[[], bool] | None = None) -> Iterator[FrameResult]:
-        """Results for any iterable of :class:`~tsfgui.io.Frame` (a source, a live gate, a list).
+        """Results for any iterable of :class:`~tsfgui.io.Frame` (a source, a live gate, a list), each
+        frame tracked and analysed in the calling thread (live use: always the newest frame).
 
         When the frames end with an error (a damaged file), the results of every frame before it are
         yielded first, then the error is raised."""
+        yield from self._run_tracked(self._tracked(frames, should_stop), should_stop)
+
+    def _tracked(self, frames: Iterable[Frame],
+                 should_stop: Callable[[], bool] | None) -> Iterator[tuple[Frame, FrameFaces]]:
+        """Each frame with its faces (the tracker's time counted in ``stats.face_seconds``)."""
+        for frame in frames:
+            if should_stop is not None and should_stop():
+                return
+            started = time.perf_counter()
+            faces = self.tracker.update(frame[2], index=frame[0], timestamp_ms=frame[1])
+            self.stats.face_seconds += time.perf_counter() - started
+            yield frame, faces
+
+    def _run_tracked(self, tracked: Iterable[tuple[Frame, FrameFaces]],
+                     should_stop: Callable[[], bool] | None) -> Iterator[FrameResult]:
         pending: list[_Pending] = []
         waiting = 0  # frames in ``pending`` that wait for the model
         handed_over = time.monotonic()
         most = max(FLUSH_FRAMES, self.batch_size)
         try:
-            for frame in frames:
+            for (index, timestamp_ms, image), faces in tracked:
                 if should_stop is not None and should_stop():
                     break
-                pending.append(self._prepare(frame))
+                started = time.perf_counter()
+                try:
+                    pending.append(self._signals(index, timestamp_ms, image, faces))
+                finally:
+                    self.stats.signal_seconds += time.perf_counter() - started
                 waiting += pending[-1].reference_crop is not None
                 if (waiting in (0, self.batch_size) or len(pending) >= most
                         or time.monotonic() - handed_over >= FLUSH_SECONDS):
@@ -146,18 +173,7 @@ class Analyzer:
         if pending:
             yield from self._flush(pending)
 
-    def _prepare(self, frame: Frame) -> _Pending:
-        index, timestamp_ms, image = frame
-        started = time.perf_counter()
-        faces = self.tracker.update(image, index=index, timestamp_ms=timestamp_ms)
-        tracked = time.perf_counter()
-        self.stats.face_seconds += tracked - started
-        try:
-            return self._signals(index, timestamp_ms, image, faces)
-        finally:
-            self.stats.signal_seconds += time.perf_counter() - tracked
-
-    def _signals(self, index: int, timestamp_ms: float, image: np.ndarray, faces) -> _Pending:
+    def _signals(self, index: int, timestamp_ms: float, image: np.ndarray, faces: FrameFaces) -> _Pending:
         """Pose, reference choice, difference and flow signals of one tracked frame."""
         face: FaceObservation | None = faces.primary
         self.stats.frames += 1
@@ -278,7 +294,8 @@ class Analyzer:
 
 
 def _mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean absolute difference of two crops on a 4× smaller grey version (cheap motion measure)."""
-    ga = a[::4, ::4].astype(np.int16).mean(axis=2)
-    gb = b[::4, ::4].astype(np.int16).mean(axis=2)
-    return float(np.abs(ga - gb).mean())
+    """Mean absolute difference of two crops on a 4× smaller grey version (the mean of the channels;
+    a cheap motion measure)."""
+    sa = a[::4, ::4].sum(axis=2, dtype=np.int16)
+    sb = b[::4, ::4].sum(axis=2, dtype=np.int16)
+    return float(np.abs(sa - sb).mean()) / a.shape[2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import cv2
 import numpy as np
 import torch
 
@@ -45,7 +46,12 @@ class TemporalSignal:
 def temporal_signal(onset: np.ndarray | torch.Tensor, apex: np.ndarray | torch.Tensor,
                     region_masks: Mapping[str, np.ndarray] | None = None) -> TemporalSignal:
     """Mean difference magnitude over the crop and inside each boolean region mask (crop coordinates,
-    e.g. ``tsfgui.face.region_masks(obs.landmarks_crop, obs.size)``). An empty mask gives NaN."""
+    e.g. ``tsfgui.face.region_masks(obs.landmarks_crop, obs.size)``). An empty mask gives NaN.
+
+    Two ``uint8`` crops of one shape (what the analysis hands over on every frame) take a path
+    without float images: OpenCV's absolute difference and masked means, the same figures."""
+    if _both_uint8_images(onset, apex):
+        return _temporal_signal_uint8(onset, apex, region_masks or {})
     d = difference_map(onset, apex)
     if d.ndim != 2:
         raise ValueError(f"temporal_signal takes one pair of crops, got difference map of shape {d.shape}")
@@ -56,3 +62,29 @@ def temporal_signal(onset: np.ndarray | torch.Tensor, apex: np.ndarray | torch.T
             raise ValueError(f"region {name!r}: mask shape {m.shape} differs from crop shape {d.shape}")
         regions[name] = float(d[m].mean()) if m.any() else float("nan")
     return TemporalSignal(float(d.mean()), regions)
+
+
+def _both_uint8_images(a, b) -> bool:
+    return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == np.uint8
+            and b.dtype == np.uint8 and a.shape == b.shape and a.ndim in (2, 3)
+            and (a.ndim == 2 or a.shape[2] <= 4))
+
+
+def _temporal_signal_uint8(onset: np.ndarray, apex: np.ndarray,
+                           region_masks: Mapping[str, np.ndarray]) -> TemporalSignal:
+    """:func:`temporal_signal` of two ``uint8`` crops: |apex − onset| stays ``uint8`` (exact), and the
+    mean over the channels of a region is the mean of its per-channel means (each has the same count)."""
+    d = cv2.absdiff(np.ascontiguousarray(apex), np.ascontiguousarray(onset))
+    channels = 1 if d.ndim == 2 else d.shape[2]
+
+    def mean(mask: np.ndarray | None) -> float:
+        return sum(cv2.mean(d, mask=mask)[:channels]) / (255.0 * channels)
+
+    regions: dict[str, float] = {}
+    for name, mask in region_masks.items():
+        m = np.asarray(mask, dtype=bool)
+        if m.shape != d.shape[:2]:
+            raise ValueError(f"region {name!r}: mask shape {m.shape} differs from crop shape {d.shape[:2]}")
+        m8 = np.ascontiguousarray(m).view(np.uint8)
+        regions[name] = mean(m8) if cv2.countNonZero(m8) else float("nan")
+    return TemporalSignal(mean(None), regions)
