@@ -90,7 +90,7 @@ def test_a_killed_worker_input_runs_again_and_ends_with_one_complete_frames_csv(
 def test_ctrl_c_cancels_the_cluster_batch_and_a_rerun_resumes(local_ray, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    write_sample_excerpt(inputs / "long.avi", 45)
+    write_sample_excerpt(inputs / "long.avi", 150)  # long enough that the interrupt comes before its end
     out = tmp_path / "out"
     address = local_ray.get_runtime_context().gcs_address
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -107,7 +107,7 @@ def test_ctrl_c_cancels_the_cluster_batch_and_a_rerun_resumes(local_ray, tmp_pat
     assert not (out / "long" / "done.json").exists() and not (out / "long" / "frames.csv").exists()
 
     report = analyze_batch([inputs], out, show_progress=False, cluster=address)
-    assert [o.status for o in report.outcomes] == ["done"] and report.outcomes[0].frames == 45
+    assert [o.status for o in report.outcomes] == ["done"] and report.outcomes[0].frames == 150
     assert finished_files(out)["long"] == sorted(["done.json", "frames.csv", "events.csv", "events.json",
                                                   "events_boris.xlsx", "long.eaf", "summary.png"])
 
