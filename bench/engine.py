@@ -50,9 +50,18 @@ def _report(name: str, outcome, seconds_of_video: float, cpu: float) -> None:
     print(f"{name}: {outcome.frames} frames in {total:.1f} s = {outcome.frames / total:.1f} frames/s, "
           f"{seconds_of_video / total:.2f}× real time; {cpu:.1f} CPU-seconds = {seconds_of_video / cpu:.2f}× real "
           f"time per busy core")
+    from tsfgui.batch.one_input import STAGE1
+
     for stage, secs in outcome.stages.items():
         if secs > 0.0005:
-            print(f"    {stage:<36} {secs:8.2f} s {100 * secs / total:5.1f} %  ({1000 * secs / outcome.frames:6.2f} ms/frame)")
+            name = stage if stage == STAGE1 or STAGE1 not in outcome.stages or stage not in _INSIDE_STAGE1 \
+                else f"  {stage}{' (own thread, overlapped)' if stage == 'face tracking' else ''}"
+            print(f"    {name:<52} {secs:8.2f} s {100 * secs / total:5.1f} %  "
+                  f"({1000 * secs / outcome.frames:6.2f} ms/frame)")
+
+
+_INSIDE_STAGE1 = ("face tracking", "signals (difference, flow, pose)", "model on every frame",
+                  "CSV rows, recorder, waiting for frames")
 
 
 def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:

@@ -53,3 +53,32 @@ def test_no_face_at_the_onset_or_no_apex_after_it_gives_no_label_not_a_guess(tmp
     assert labelled[1].label in demo_model.class_names
     assert labelled[2].label is None  # apex == onset: nothing to compare
     assert classify_intervals(None, folder, intervals) == intervals
+
+
+def test_the_tracked_box_of_the_onset_frame_replaces_the_detection(demo_model):
+    """Stage 2 landmarks the face where the analysis tracked it (FaceBoxes) instead of detecting it
+    again on the whole frame: the alignment is the detection path's within a crop pixel, the classes
+    are the same, and a frame without a recorded box is still detected on."""
+    from tsfgui.engine import Analyzer
+    from tsfgui.engine.interval_labels import FaceBoxes
+    from tsfgui.face import FaceTracker, align_pair
+
+    truth = json.loads(SAMPLE_VIDEO.with_suffix(".json").read_text())["events"][:3]
+    boxes, tracker = FaceBoxes(), FaceTracker()
+    with VideoFileSource(SAMPLE_VIDEO) as source:
+        for result in Analyzer(None, tracker=tracker).analyze(source, start=0, stop=truth[-1]["apex"] + 1):
+            boxes.add(result)
+        assert boxes.get(truth[0]["onset"]) is not None and boxes.get(10_000) is None
+        models = dict(template=tracker.settings.template, detector=tracker.detector, predictor=tracker.predictor)
+        for event in truth:
+            onset, apex = source.read(event["onset"]).image, source.read(event["apex"]).image
+            detected = align_pair(onset, [apex], **models)
+            tracked = align_pair(onset, [apex], box=boxes.get(event["onset"]), **models)
+            assert tracked.bbox == boxes.get(event["onset"])
+            assert np.abs(tracked.matrix[:, :2] - detected.matrix[:, :2]).max() < 0.01
+            assert np.abs(tracked.matrix[:, 2] - detected.matrix[:, 2]).max() < 1.5  # crop pixels
+        with_boxes = classify_intervals(demo_model, source, _intervals(truth), boxes=boxes)
+        recorded_none = classify_intervals(demo_model, source, _intervals(truth), boxes=FaceBoxes())
+        detected_all = classify_intervals(demo_model, source, _intervals(truth))
+    assert [i.label for i in with_boxes] == [i.label for i in detected_all]
+    assert recorded_none == detected_all

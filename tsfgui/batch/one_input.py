@@ -24,7 +24,7 @@ from typing import Callable
 
 from tsfgui import export
 from tsfgui.engine import Analyzer, RollingLag
-from tsfgui.engine.interval_labels import classify_intervals
+from tsfgui.engine.interval_labels import FaceBoxes, classify_intervals
 from tsfgui.engine.spotting import SignalRecorder, SpotSettings
 from tsfgui.io import SourceDamagedError, SourceError, open_source
 from tsfgui.io.atomic import atomic_write
@@ -42,6 +42,11 @@ class InputOutcome:
     message: str = ""
     #: seconds per stage of a finished analysis (see :func:`analyze_one`)
     stages: dict[str, float] = field(default_factory=dict)
+
+
+#: The key of ``InputOutcome.stages`` for stage 1's wall time; tracking (its own thread), the signals,
+#: the per-frame model and the rest of the analysis thread overlap inside it.
+STAGE1 = "stage 1 (decoding, tracking, signals)"
 
 
 def failure_message(exc: BaseException) -> str:
@@ -85,6 +90,7 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
                             batch_size=settings["batch_size"], device=device)
         names = analyzer.class_names  # the per-frame probability columns: none in the two-stage default
         recorder = SignalRecorder()
+        boxes = FaceBoxes()  # stage 2 landmarks the tracked face instead of detecting it again
         stage1 = time.perf_counter()
         frames = export.writer("frames-csv")
         with export.frames_csv_stream(frames.default_path(out_dir, out_dir.name), names) as rows:
@@ -92,6 +98,7 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
                 for result in analyzer.analyze(source):
                     rows.add(result)
                     recorder.add(result)
+                    boxes.add(result)
                     if progress is not None:
                         progress(rows.rows, source.info.frame_count)
             except SourceDamagedError as exc:  # the frames before the damage are kept, and it is said
@@ -99,16 +106,19 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
         count = rows.rows
         info = source.info
     stats = analyzer.stats
-    stages = {"face tracking": stats.face_seconds, "signals (difference, flow, pose)": stats.signal_seconds,
-              "model on every frame": stats.model_seconds}
-    stages["decoding wait, CSV rows, recorder"] = time.perf_counter() - stage1 - sum(stages.values())
+    stage1 = time.perf_counter() - stage1
+    # tracking runs in its own thread (and decoding in another), overlapped with the signals and the model
+    stages = {STAGE1: stage1, "face tracking": stats.face_seconds,
+              "signals (difference, flow, pose)": stats.signal_seconds, "model on every frame": stats.model_seconds,
+              "CSV rows, recorder, waiting for frames": stage1 - stats.signal_seconds - stats.model_seconds}
     mark = time.perf_counter()
     events = recorder.spot(info.fps, settings.get("spotting") and SpotSettings(**settings["spotting"]))
     stages["spotting"] = time.perf_counter() - mark
     mark = time.perf_counter()
     if model is not None and events:  # each interval's class from its own onset and apex frames
         with open_source(source_path, fps=fps) as source:
-            events = classify_intervals(model, source, events, device=device, tracker=analyzer.tracker)
+            events = classify_intervals(model, source, events, device=device, tracker=analyzer.tracker,
+                                        boxes=boxes)
     stages["model on spotted intervals"] = time.perf_counter() - mark
     mark = time.perf_counter()
     classes = tuple(model.class_names) if model is not None else ()

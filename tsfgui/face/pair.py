@@ -55,21 +55,25 @@ class AlignedPair:
 
 
 def align_pair(onset_image: np.ndarray, apex_images: Sequence[np.ndarray], *, template: AlignTemplate,
-               detector: FaceDetector, predictor: LandmarkPredictor, crop: str = "align") -> AlignedPair | None:
+               detector: FaceDetector, predictor: LandmarkPredictor, crop: str = "align",
+               box: BBox | None = None) -> AlignedPair | None:
     """Detect on ``onset_image``, take the primary face (:func:`primary_key`), landmark it, and cut the
     onset and every apex image with that one matrix: ``crop="align"`` the template alignment,
     ``"stretch"`` the landmarks' box stretched to the square (:func:`stretch_matrix`). None when the
-    onset frame shows no face."""
-    found = detector.detect(onset_image)
-    if not found:
-        return None
-    best = max(found, key=lambda d: primary_key(d.bbox, onset_image.shape))
-    landmarks = predictor.predict(to_gray(onset_image), best.bbox)
+    onset frame shows no face. ``box``: the face's box on the onset frame where it is known already
+    (the tracker's, from the analysis): it is landmarked there and the detector does not run."""
+    if box is None:
+        found = detector.detect(onset_image)
+        if not found:
+            return None
+        box = max(found, key=lambda d: primary_key(d.bbox, onset_image.shape)).bbox
+    box = tuple(float(v) for v in box)
+    landmarks = predictor.predict(to_gray(onset_image), box)
     if crop == "align":
         matrix = alignment_matrix(landmarks, template)
     elif crop == "stretch":
         matrix = stretch_matrix(landmarks, template.size)
     else:
         raise ValueError(f"crop must be 'align' or 'stretch', not {crop!r}")
-    return AlignedPair(best.bbox, landmarks, matrix, warp_crop(to_bgr(onset_image), matrix, template.size),
+    return AlignedPair(box, landmarks, matrix, warp_crop(to_bgr(onset_image), matrix, template.size),
                        [warp_crop(to_bgr(image), matrix, template.size) for image in apex_images])

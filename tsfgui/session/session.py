@@ -15,7 +15,7 @@ from pathlib import Path
 from psygnal import Signal
 
 from tsfgui.engine import Analyzer, ReferencePolicy, RollingLag
-from tsfgui.engine.interval_labels import classify_intervals
+from tsfgui.engine.interval_labels import FaceBoxes, classify_intervals
 from tsfgui.engine.spotting import SignalRecorder, SpotSettings, SpottedInterval
 from tsfgui.io import SourceDamagedError, SourceError, SourceInfo, open_source
 
@@ -46,6 +46,7 @@ class Session:
         self.fps: float | None = None
         self.info: SourceInfo | None = None
         self.signals = SignalRecorder()
+        self._boxes = FaceBoxes()  # the tracked face per frame: spotted intervals are landmarked there
         self.events: list[SpottedInterval] = []
         self.errors: list[str] = []
         self.warning: str | None = None
@@ -59,6 +60,7 @@ class Session:
         self.cancel()
         self.path, self.fps, self.info = Path(path), fps, None
         self.signals, self.events, self.analysed, self.warning = SignalRecorder(), [], False, None
+        self._boxes = FaceBoxes()
         try:
             with open_source(path, fps=fps) as source:
                 self.info = source.info
@@ -74,11 +76,11 @@ class Session:
         """Analyse every frame in the background into :attr:`signals` (progress as it goes)."""
         return self._start("analysis", self._analyse, self._analysed)
 
-    def _analyse(self, token) -> SignalRecorder:
+    def _analyse(self, token) -> tuple[SignalRecorder, FaceBoxes]:
         model = self.models.get() if self.per_frame_model else None
         if self.models.weights:
             self.warning = self.models.warning()
-        recorder = SignalRecorder()
+        recorder, boxes = SignalRecorder(), FaceBoxes()
         with open_source(self.path, fps=self.fps) as source:
             total = source.info.frame_count
             analyzer = Analyzer(model, policy=self.policy, batch_size=self.batch_size)
@@ -86,15 +88,16 @@ class Session:
             try:
                 for result in analyzer.analyze(source, should_stop=lambda: token.cancelled):
                     recorder.add(result)
+                    boxes.add(result)
                     if len(recorder) % self.progress_every == 0:
                         self.progress.emit(len(recorder), total)
             except SourceDamagedError as exc:  # the frames before the damage are kept, and it is said
                 self.status.emit(str(exc))
             self.progress.emit(len(recorder), total)
-        return recorder
+        return recorder, boxes
 
-    def _analysed(self, recorder: SignalRecorder) -> None:
-        self.signals, self.analysed = recorder, True
+    def _analysed(self, analysed: tuple[SignalRecorder, FaceBoxes]) -> None:
+        (self.signals, self._boxes), self.analysed = analysed, True
         self.finished.emit("analysis")
 
     def spot(self, settings: SpotSettings | None = None) -> Task:
@@ -109,7 +112,8 @@ class Session:
         if model is not None:
             self.status.emit(f"classifying {len(events)} spotted intervals")
             with open_source(self.path, fps=self.fps) as source:
-                events = classify_intervals(model, source, events, should_stop=lambda: token.cancelled)
+                events = classify_intervals(model, source, events, boxes=self._boxes,
+                                            should_stop=lambda: token.cancelled)
         return events
 
     def _spotted(self, events: list[SpottedInterval]) -> None:
