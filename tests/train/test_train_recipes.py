@@ -24,7 +24,7 @@ def test_authors_jitter_window_is_proportional_to_the_onset_apex_distance():
 
 
 def test_paper_recipe_values_per_dataset():
-    assert paper_recipe("casme2", "casme2_5") == {"epochs": 174, "jitter": 0, "jitter_fraction": 0.0375}
+    assert paper_recipe("casme2", "casme2_5") == {"epochs": 174, "jitter": 0, "jitter_fraction": 0.0375, "precise_bn": False}
     assert paper_recipe("casme3a", "casme3_7")["epochs"] == 199
     assert paper_recipe("samm", "samm5")["jitter_fraction"] == 0.1
     samm3 = paper_recipe("samm", "megc3")

@@ -96,6 +96,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     r.add_argument("--report-best-epoch", action="store_true",
                    help="eval: also report the paper code's optimistic figure (best test-subject epoch per fold), "
                         "labelled as such, next to the honest one")
+    r.add_argument("--precise-bn", action=argparse.BooleanOptionalAction, default=True,
+                   help="re-estimate the BatchNorm statistics on the training pairs (no augmentation) before the "
+                        "model is tested or saved (default on; --no-precise-bn keeps the moving averages of "
+                        "training, as the authors' code; --recipe paper turns it off)")
     r.add_argument("--patience", type=int, default=0,
                    help="early stopping after this many epochs without better validation UF1 (0 = fixed budget)")
     r.add_argument("--val-subjects", type=int, default=0,
@@ -247,7 +251,7 @@ def _recipe(args):
                   gamma=args.gamma, decay_epochs=args.decay_epochs, hflip=args.hflip, rotate_deg=args.rotate,
                   crop_padding=args.crop_padding, jitter=args.jitter, jitter_fraction=args.jitter_fraction,
                   report_best_epoch=args.report_best_epoch, patience=args.patience,
-                  val_subjects=args.val_subjects, seed=args.seed, device=args.device)
+                  val_subjects=args.val_subjects, seed=args.seed, device=args.device, precise_bn=args.precise_bn)
 
 
 def _check_numbers(args, usage_error) -> None:

@@ -6,7 +6,9 @@ Facts from the TSFmicro authors' public training code (Liu et al., 2025), per da
   distance, 0.0375 × for CASME II and CAS(ME)^3, 0.1 × for SAMM in 5 classes, none for SAMM in 3 classes;
 * SAMM 3-class augmentation: rotation up to 4° and random crop after padding by 4 px (and weight decay 0.7,
   which :class:`~tsfgui.train.trainer.Recipe` applies already);
-* epoch budgets: 174 for CASME II, 199 for SAMM and CAS(ME)^3.
+* epoch budgets: 174 for CASME II, 199 for SAMM and CAS(ME)^3;
+* the model is tested with the BatchNorm moving averages of training (tsfgui re-estimates them on the
+  training pairs by default: ``--no-precise-bn``).
 
 Their reported figure takes, for every test subject, the epoch that scored best *on that subject*; that
 is selection on the test set. tsfgui reports it only next to the honest figure and labelled optimistic
@@ -21,10 +23,10 @@ FACE_CROPS = ("align", "stretch", "frame")
 
 #: Per (dataset, scheme): the option values of the authors' recipe (``None`` = any scheme of that dataset).
 PAPER_RECIPES: dict[tuple[str, str | None], dict] = {
-    ("casme2", None): {"epochs": 174, "jitter": 0, "jitter_fraction": 0.0375},
-    ("casme3a", None): {"epochs": 199, "jitter": 0, "jitter_fraction": 0.0375},
-    ("samm", "samm5"): {"epochs": 199, "jitter": 0, "jitter_fraction": 0.1},
-    ("samm", "megc3"): {"epochs": 199, "jitter": 0, "jitter_fraction": 0.0, "rotate": 4.0, "crop_padding": 4},
+    ("casme2", None): {"epochs": 174, "jitter": 0, "jitter_fraction": 0.0375, "precise_bn": False},
+    ("casme3a", None): {"epochs": 199, "jitter": 0, "jitter_fraction": 0.0375, "precise_bn": False},
+    ("samm", "samm5"): {"epochs": 199, "jitter": 0, "jitter_fraction": 0.1, "precise_bn": False},
+    ("samm", "megc3"): {"epochs": 199, "jitter": 0, "jitter_fraction": 0.0, "rotate": 4.0, "crop_padding": 4, "precise_bn": False},
 }
 
 

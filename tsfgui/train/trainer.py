@@ -56,6 +56,7 @@ class Recipe:
     device: str | None = None
     label_smoothing: float = 0.0
     report_best_epoch: bool = False       # also score the test fold every epoch (the optimistic figure)
+    precise_bn: bool = True               # BatchNorm statistics re-estimated on the training pairs before any use
 
     def effective_weight_decay(self, dataset: str, scheme: str) -> float:
         if self.weight_decay is not None:
@@ -219,6 +220,8 @@ def fit(config: TSFmicroConfig, train: PairSet, recipe: Recipe, *, weight_decay:
         if epoch < recipe.decay_epochs:
             sched.step()
         row = {"epoch": epoch + 1, "loss": total / max(count, 1)}
+        if recipe.precise_bn and (use_val or on_epoch is not None or epoch + 1 == recipe.epochs):
+            update_bn_statistics(model, train, device)
         if use_val:
             m = compute_metrics(val.labels, predict(model, val, recipe.batch_size, device).argmax(1), config.num_classes)
             row["val_uf1"] = m["uf1"]
@@ -238,6 +241,41 @@ def fit(config: TSFmicroConfig, train: PairSet, recipe: Recipe, *, weight_decay:
         best_epoch = best[1]
     model.eval()
     return FitResult(model, len(history), best_epoch, history)
+
+
+@torch.no_grad()
+def update_bn_statistics(model: TSFmicro, data: PairSet, device: torch.device | None = None,
+                         batch_size: int = 64) -> None:
+    """Set every BatchNorm layer's running mean and variance to those of ``data``'s annotated pairs as the
+    model sees them at inference (no augmentation, jitter, dropout or drop path), averaged over batches of
+    ``batch_size`` (precise BatchNorm).
+
+    During training the running statistics are a moving average over the last few augmented batches of
+    weights that kept changing; on a small set (a few optimiser steps per epoch) they lag the weights, and
+    inference with them can put every pair of a class on one side (a whole class at recall 0)."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms or len(data) == 0:
+        return
+    device = device or next(model.parameters()).device
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None                    # cumulative average over the batches below
+    was_training = model.training
+    model.train()                            # drops any folded BatchNorm (fuse) made with the old statistics
+    model.eval()                             # no dropout or drop path: the inputs inference gives them
+    for m in norms:
+        m.train()
+    try:
+        for start in range(0, len(data), batch_size):
+            idx = range(start, min(start + batch_size, len(data)))
+            if len(idx) < 2 and start > 0:   # one pair has no variance; the earlier batches suffice
+                break
+            model(*_tensors(model, *data.batch(idx, None), device))
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        model.train(was_training)
 
 
 OPTIMISTIC_LABEL = "optimistic: best test-subject epoch per fold (selection on the test set, as the paper's code)"
