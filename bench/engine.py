@@ -101,6 +101,40 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
               f"{total / base:4.2f}× the time of analyze's")
 
 
+def _stage2_alignment(clip: Path, pairs: int = 20) -> None:
+    """Stage 2's alignment of an onset/apex pair with the face detected on the whole onset frame
+    (before) and landmarked in the box the tracker recorded (now), on the same frames, alternated."""
+    import statistics
+
+    from tsfgui.engine import Analyzer
+    from tsfgui.engine.interval_labels import FaceBoxes
+    from tsfgui.face import FaceTracker, align_pair
+    from tsfgui.io import VideoFileSource
+
+    tracker, boxes = FaceTracker(), FaceBoxes()
+    with VideoFileSource(clip) as source:
+        pairs = max(1, min(pairs, (len(source) - 7) // 10 + 1))
+        for result in Analyzer(None, tracker=tracker).analyze(source, start=0, stop=min(len(source), 10 * pairs)):
+            boxes.add(result)
+        models = dict(template=tracker.settings.template, detector=tracker.detector, predictor=tracker.predictor)
+        times: dict[str, list[float]] = {"detected on the whole onset frame (before)": [], "tracked box": []}
+        for k in range(pairs):
+            onset, apex = source.read(10 * k).image, source.read(10 * k + 6).image
+            for name, box in (("detected on the whole onset frame (before)", None), ("tracked box", boxes.get(10 * k))):
+                start = time.perf_counter()
+                align_pair(onset, [apex], box=box, **models)
+                times[name].append(time.perf_counter() - start)
+    before, now = (statistics.median(t) for t in times.values())
+    print(f"  stage 2, aligning one onset/apex pair ({pairs} pairs, medians): detected on the whole onset frame "
+          f"(before) {1000 * before:.1f} ms, in the tracked box {1000 * now:.1f} ms: {before / now:.1f}× cheaper")
+
+
+def _load() -> str:
+    import os
+
+    return "load average " + ", ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="tsfgui bench engine", description=__doc__,
@@ -109,12 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", default=None, help="weights file (default: the full model, random weights)")
     parser.add_argument("--per-frame-seconds", type=float, default=10.0,
                         help="seconds of video for the two-stage vs per-frame-model comparison (0: skip; default 10)")
+    parser.add_argument("--parts-seconds", type=float, default=10.0,
+                        help="seconds of video for stage 1 with and without each speed-up (0: skip; default 10)")
     parser.add_argument("--isa", choices=("native", "avx2", "avx512"), default="native",
                         help="cap torch, oneDNN and MKL to this instruction set (default: what the CPU has)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
     args = parser.parse_args(argv)
-    if not args.per_frame_seconds >= 0:
-        parser.error(f"--per-frame-seconds must be 0 or more, not {args.per_frame_seconds}")
+    for name in ("per_frame_seconds", "parts_seconds"):
+        if not getattr(args, name) >= 0:
+            parser.error(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(args, name)}")
     from tsfgui.model.cpu_features import cpu_features, run_capped
 
     if args.isa != "native":
@@ -126,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     from tsfgui.batch.one_input import analyze_one
     from tsfgui.model import TSFmicro, available_cpus
 
-    print(f"CPU: {cpu_features().describe()}; {available_cpus()} CPUs, torch {torch.__version__}")
+    print(f"CPU: {cpu_features().describe()}; {available_cpus()} CPUs, torch {torch.__version__}; {_load()} "
+          "(other processes share these CPUs: read the ratios, and CPU-seconds rather than wall time)")
     if args.isa != "native":
         print(f"  instruction set capped to {args.isa.upper()} by environment: an approximation of such a CPU")
     torch.manual_seed(0)
@@ -141,9 +179,11 @@ def main(argv: list[str] | None = None) -> int:
                                                   weights=args.weights, settings=settings, device=args.device))
         _report("two-stage analysis (the default)", outcome, frames / 30.0, cpu)
         import json
+        import resource
 
         events = json.loads((outcome.out_dir / "events.json").read_text())["events"]
-        print(f"    {len(events)} spotted intervals, each classified by the model")
+        print(f"    {len(events)} spotted intervals, each classified by the model; peak resident memory of this "
+              f"process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; {_load()}")
         if args.per_frame_seconds > 0:
             clip = Path(tmp) / "clip.avi"
             clip_frames = _make_video(clip, args.per_frame_seconds / 60.0)
@@ -156,7 +196,13 @@ def main(argv: list[str] | None = None) -> int:
             _report("  two-stage", two, clip_frames / 30.0, cpu_two)
             _report("  --per-frame-model", every, clip_frames / 30.0, cpu_every)
             print(f"  two-stage is {every.seconds / two.seconds:.1f}× faster than the model on every frame")
+        if args.parts_seconds > 0:
+            clip = Path(tmp) / "parts.avi"
+            clip_frames = _make_video(clip, args.parts_seconds / 60.0)
+            print(f"on the first {args.parts_seconds:g} s ({clip_frames} frames), same run:")
             _stage1_parts(clip, clip_frames, rounds=2)
+            _stage2_alignment(clip)
+        print(_load())
     return 0
 
 
