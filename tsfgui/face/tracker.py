@@ -169,10 +169,21 @@ def _outside_fraction(box: BBox, shape: tuple[int, ...]) -> float:
 
 
 def _thumbnail(gray: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
-    """Zero-mean, unit-norm 32×32 thumbnail of the aligned face (zeros for a flat image)."""
+    """Zero-mean, unit-norm 32×32 thumbnail of the aligned face (zeros for a flat image).
+
+    The frame is first shrunk by the whole factor n that leaves the rest of the reduction under 1:
+    block averages of n×n pixels (OpenCV's fast integer path), several times cheaper than area
+    averaging from the full frame straight down to 32 px."""
     scale = np.diag([_THUMB / size, _THUMB / size, 1.0])[:2]
-    m = np.vstack([matrix, [0, 0, 1]])
-    t = warp_crop(gray, scale @ m, _THUMB, cv2.BORDER_REPLICATE).astype(np.float64)
+    m = scale @ np.vstack([matrix, [0, 0, 1]])
+    n = int(1.0 / max(math.hypot(m[0, 0], m[1, 0]), 1e-6))
+    if n >= 2:
+        h, w = gray.shape[0] // n, gray.shape[1] // n
+        if h >= 2 and w >= 2:
+            gray = cv2.resize(gray[: h * n, : w * n], (w, h), interpolation=cv2.INTER_AREA)
+            # small pixel u ↔ frame pixel x = n·u + (n − 1)/2 (pixel centres)
+            m = m @ np.array([[n, 0.0, (n - 1) / 2.0], [0.0, n, (n - 1) / 2.0], [0.0, 0.0, 1.0]])
+    t = warp_crop(gray, m, _THUMB, cv2.BORDER_REPLICATE).astype(np.float64)
     t -= t.mean()
     n = float(np.linalg.norm(t))
     return t / n if n > 1e-3 * _THUMB else np.zeros_like(t)
