@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
                 app.processEvents()
                 time.sleep(0.001)
 
-        window.open_live(lambda: VideoFileSource(SAMPLE), realtime=True)
-        pump(120.0, until=lambda: window._live_shown >= 0 and bool(window.results))  # model loaded, first result
-        shown0, started = window._live_shown, time.perf_counter()
+        window.live.open(lambda: VideoFileSource(SAMPLE), realtime=True)
+        pump(120.0, until=lambda: window.live.shown >= 0 and bool(window.session.results))  # model loaded, first result
+        shown0, started = window.live.shown, time.perf_counter()
         timer = QTimer()
         timer.timeout.connect(tick)
         last[0] = time.perf_counter()
@@ -89,14 +89,14 @@ def main(argv: list[str] | None = None) -> int:
         pump(args.seconds)
         timer.stop()
         elapsed = time.perf_counter() - started
-        camera, analysis, dropped = window.live_stats
-        shown = (window._live_shown - shown0) / elapsed
-        newest = max(window.results) if window.results else -1
+        camera, analysis, dropped = window.session.live_stats
+        shown = (window.live.shown - shown0) / elapsed
+        newest = max(window.session.results) if window.session.results else -1
         window.close()
-        pump(2.0)
+        pump(30.0, until=lambda: window.workers_ended)
     print(f"live, full model, {args.seconds:g} s of the sample fed at 30 fps:")
     print(f"  camera {camera:.1f} fps; window showed {shown:.1f} frames/s; analysis {analysis:.1f} newest frames/s; "
-          f"{dropped} stale frames dropped; the newest analysed frame {window._live_shown - newest} frames behind the "
+          f"{dropped} stale frames dropped; the newest analysed frame {window.live.shown - newest} frames behind the "
           f"shown one; longest event-loop stall {1000 * max(gaps, default=0.0):.1f} ms over {len(gaps)} timer ticks")
     return 0
 

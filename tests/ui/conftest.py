@@ -38,13 +38,17 @@ def window(qtbot):
 
     windows = []
 
+    def close(w) -> None:  # the window closes once every worker has ended (waited for off the GUI thread)
+        w.close()
+        qtbot.waitUntil(lambda: w.workers_ended and not w.session.busy, timeout=60_000)
+
     def make(*args, **kwargs):
         w = MainWindow(*args, **kwargs)
-        qtbot.addWidget(w)
+        qtbot.addWidget(w, before_close_func=close)  # pytest-qt closes its widgets before fixtures end
         windows.append(w)
         return w
 
     yield make
     for w in windows:
-        w.close()
+        assert w.workers_ended and not w.session.busy
     assert QThreadPool.globalInstance().activeThreadCount() == 0, "closing must stop the analysis worker"

@@ -37,24 +37,24 @@ class FailingCamera(FrameSource):
 
 def test_a_live_source_that_fails_shows_its_error_in_the_red_bar(qtbot, window):
     w = window(None)
-    w.open_live(FailingCamera, realtime=True)
-    qtbot.waitUntil(lambda: w.error is not None, timeout=60_000)
-    assert w.error_banner.isVisibleTo(w) and "device disconnected" in w.error_banner.text()
-    assert "Live analysis stopped" in w.error
+    w.live.open(FailingCamera, realtime=True)
+    qtbot.waitUntil(lambda: w.session.last_error is not None, timeout=60_000)
+    assert w.status.error_banner.isVisibleTo(w) and "device disconnected" in w.status.error_banner.text()
+    assert "Live analysis stopped" in w.session.last_error
 
 
 def test_an_inspector_error_is_shown_and_the_next_request_works(qtbot, window, tiny_weights):
     w = window(SAMPLE, weights=tiny_weights)
-    qtbot.waitUntil(lambda: w.analysis_done, timeout=120_000)
-    good = w.results[150]
+    qtbot.waitUntil(lambda: w.session.analysed, timeout=120_000)
+    good = w.session.results[150]
     # a damaged alignment (a 3×3 matrix): OpenCV refuses it inside the inspector's worker
     broken_face = dataclasses.replace(good.face, matrix=np.eye(3))
-    w.results[150] = dataclasses.replace(good, face=broken_face)
+    w.session.results[150] = dataclasses.replace(good, face=broken_face)
     w.seek(150)
     qtbot.waitUntil(lambda: "cannot be inspected" in w.inspector_panel.caption.text(), timeout=30_000)
-    assert "Frame 150" in w.inspector_panel.caption.text() and not w._inspecting
-    w.results[150] = good
-    with qtbot.waitSignal(w.inspectionShown, timeout=30_000, check_params_cb=lambda i: i == 160):
+    assert "Frame 150" in w.inspector_panel.caption.text() and not w.inspector.busy
+    w.session.results[150] = good
+    with qtbot.waitSignal(w.inspector.shown, timeout=30_000, check_params_cb=lambda i: i == 160):
         w.seek(160)
     assert w.inspector_panel.shown.index == 160
 
@@ -65,11 +65,12 @@ def test_an_unreadable_file_from_the_command_line_opens_the_window_with_the_erro
     w = make_window(str(notes), weights=None)
     qtbot.addWidget(w)
     try:
-        qtbot.waitUntil(lambda: w.error is not None, timeout=30_000)
-        assert w.error_banner.isVisibleTo(w) and "notes.mp4" in w.error_banner.text()
-        assert "text file" in w.error_banner.text()
+        qtbot.waitUntil(lambda: w.session.last_error is not None, timeout=30_000)
+        assert w.status.error_banner.isVisibleTo(w) and "notes.mp4" in w.status.error_banner.text()
+        assert "text file" in w.status.error_banner.text()
     finally:
         w.close()
+        qtbot.waitUntil(lambda: w.workers_ended, timeout=30_000)
 
 
 def test_damaged_weights_provenance_is_shown_not_dropped(qtbot, window, tiny_weights, tmp_path):
@@ -82,8 +83,8 @@ def test_damaged_weights_provenance_is_shown_not_dropped(qtbot, window, tiny_wei
     meta["provenance"] = '{"synthetic": true, "warning": "demo'  # cut short
     save_file(load_file(tiny_weights), str(damaged), metadata=meta)
     w = window(SAMPLE, weights=str(damaged))
-    qtbot.waitUntil(lambda: w.warning_banner.isVisibleTo(w), timeout=60_000)
-    assert "provenance" in w.warning_banner.text() and "damaged" in w.warning_banner.text()
+    qtbot.waitUntil(lambda: w.status.warning_banner.isVisibleTo(w), timeout=60_000)
+    assert "provenance" in w.status.warning_banner.text() and "damaged" in w.status.warning_banner.text()
 
 
 def test_a_results_cache_that_cannot_be_written_is_said(qtbot, window, tmp_path, monkeypatch):
@@ -91,8 +92,8 @@ def test_a_results_cache_that_cannot_be_written_is_said(qtbot, window, tmp_path,
     blocker.write_text("a file where the cache folder should be")
     monkeypatch.setenv("TSFGUI_CACHE_DIR", str(blocker / "cache"))
     w = window(SAMPLE)
-    qtbot.waitUntil(lambda: w.cache_error is not None, timeout=120_000)
-    assert "Results not cached" in w.cache_error and "Results not cached" in w.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: w.session.cache_error is not None, timeout=120_000)
+    assert "Results not cached" in w.session.cache_error and "Results not cached" in w.statusBar().currentMessage()
 
 
 def test_a_failed_camera_listing_is_said_not_left_looking(qtbot, window):
@@ -101,7 +102,7 @@ def test_a_failed_camera_listing_is_said_not_left_looking(qtbot, window):
     def listing_fails() -> list[int]:  # a RuntimeError, as OpenCV's camera back ends raise
         raise RuntimeError("permission denied on /dev/video0")
 
-    w._ask_webcam(lister=listing_fails)
-    qtbot.waitUntil(lambda: w.error is not None, timeout=10_000)
-    assert "permission denied on /dev/video0" in w.error_banner.text()
+    w.live.ask_webcam(lister=listing_fails)
+    qtbot.waitUntil(lambda: w.session.last_error is not None, timeout=10_000)
+    assert "permission denied on /dev/video0" in w.status.error_banner.text()
     assert "Looking for cameras" not in w.statusBar().currentMessage()

@@ -24,21 +24,21 @@ def test_display_follows_the_camera_and_a_busy_model_skips_stale_frames(qtbot, t
     free = threading.Event()
     free.set()
     # the model's head waits while the test holds it: an analysis as slow as the test wants
-    hold = w.models.get().head.register_forward_pre_hook(lambda module, args: free.wait(60) and None)
+    hold = w.session.models.get().head.register_forward_pre_hook(lambda module, args: free.wait(60) and None)
     taken: list[int] = []
     try:
-        w.open_live(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True)
-        w._worker.yielded.connect(lambda message: taken.append(message[1].index) if message[0] == "live" else None)
-        qtbot.waitUntil(lambda: any(r.analysed for r in w.results.values()), timeout=120_000)
+        w.live.open(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True)
+        w.session.live_result.connect(lambda result: taken.append(result.index))
+        qtbot.waitUntil(lambda: any(r.analysed for r in w.session.results.values()), timeout=120_000)
         free.clear()  # the next model call waits
-        held_at = w._live_shown
+        held_at = w.live.shown
         # the display goes on at the camera's rate while the model is held
-        qtbot.waitUntil(lambda: w._live_shown >= held_at + 45, timeout=60_000)
-        released_at, before = w._live_shown, len(taken)
+        qtbot.waitUntil(lambda: w.live.shown >= held_at + 45, timeout=60_000)
+        released_at, before = w.live.shown, len(taken)
         free.set()
         # after the held frame's result, the next frame analysed is the newest, not the next in line
         qtbot.waitUntil(lambda: len(taken) >= before + 2, timeout=60_000)
-        camera, analysis, dropped = w.live_stats
+        camera, analysis, dropped = w.session.live_stats
     finally:
         free.set()
         hold.remove()
@@ -48,5 +48,6 @@ def test_display_follows_the_camera_and_a_busy_model_skips_stale_frames(qtbot, t
         f"frame {held} was in the model while frames up to {released_at} were shown; frame {following} came "
         "next: the frames that came meanwhile were queued instead of dropped")
     assert dropped > 0 and analysis < camera
-    w.close()
+    w.close()  # the window closes once its workers have ended, waited for off the GUI thread
+    qtbot.waitUntil(lambda: w.workers_ended, timeout=60_000)
     assert QThreadPool.globalInstance().activeThreadCount() == 0

@@ -8,6 +8,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from tsfgui.engine import DIFF_KEYS, FrameResult  # noqa: E402
+from tsfgui.session import Session  # noqa: E402
 from tsfgui.ui.plots import SignalPlots  # noqa: E402
 
 
@@ -16,12 +17,12 @@ def _result(index: int, flow: dict | None, diff: dict) -> FrameResult:
 
 
 def test_the_signal_plot_draws_the_flow_per_region_and_says_so(qtbot):
-    plots = SignalPlots()
+    session = Session(keep_frames=True)
+    plots = SignalPlots(session)
     qtbot.addWidget(plots)
-    plots.reset(20, 30.0)
     rng = np.random.default_rng(0)
     flows = [{k: float(v) for k, v in zip(DIFF_KEYS, rng.uniform(0, 2, len(DIFF_KEYS)))} for _ in range(20)]
-    plots.add_results(_result(i, flows[i], {k: 50.0 for k in DIFF_KEYS}) for i in range(20))
+    session.add_results([_result(i, flows[i], {k: 50.0 for k in DIFF_KEYS}) for i in range(20)])
     plots.refresh()
     for key in DIFF_KEYS:
         xs, ys = plots.diff_curves[key].getData()
@@ -31,10 +32,10 @@ def test_the_signal_plot_draws_the_flow_per_region_and_says_so(qtbot):
 
 
 def test_results_without_flow_show_the_grey_level_difference_labelled_as_such(qtbot):
-    plots = SignalPlots()
+    session = Session(keep_frames=True)
+    plots = SignalPlots(session)
     qtbot.addWidget(plots)
-    plots.reset(10, 30.0)
-    plots.add_results(_result(i, None, {k: float(i) for k in DIFF_KEYS}) for i in range(10))
+    session.add_results([_result(i, None, {k: float(i) for k in DIFF_KEYS}) for i in range(10)])
     plots.refresh()
     xs, ys = plots.diff_curves["mouth"].getData()
     assert dict(zip(np.round(xs * 30).astype(int), ys))[4] == pytest.approx(4.0)

@@ -105,3 +105,10 @@ def tune_allocator() -> bool:
         and bool(mallopt(_M_TOP_PAD, 16 * 1024 * 1024))
     _allocator_tuned = ok
     return ok
+
+
+def device_name(device: torch.device) -> str:
+    """A person's name for a torch device: the GPU's model name, or "CPU"."""
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(device)}"
+    return "Apple GPU (MPS)" if device.type == "mps" else "CPU"

@@ -5,7 +5,8 @@ the background-task helper."""
 
 from .model_service import ModelService, describe_model, provenance_warning, weights_warning
 from .session import Session
+from .traces import FrameTraces
 from .tasks import Cancelled, CancelToken, Task
 
-__all__ = ["Cancelled", "CancelToken", "ModelService", "Session", "Task", "describe_model", "provenance_warning",
+__all__ = ["Cancelled", "CancelToken", "FrameTraces", "ModelService", "Session", "Task", "describe_model", "provenance_warning",
            "weights_warning"]

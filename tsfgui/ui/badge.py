@@ -1,20 +1,27 @@
 """The emotion badge: the predicted class and a probability bar for every class — of the spotted event
-the frame belongs to (the default), or of the frame itself when the model runs on every frame."""
+the frame belongs to (the default), or of the frame itself when the model runs on every frame. It
+reads the session (class names, results, events) and follows its signals; it keeps no copy."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from tsfgui.session import Session
+
 #: Below this probability of the top class the badge is greyed (the model is unsure).
 LOW_CONFIDENCE = 0.5
 
 
 class EmotionBadge(QWidget):
-    """Shows one frame's prediction; greyed when there is no face, no prediction or low confidence."""
+    """Shows one frame's prediction; greyed when there is no face, no prediction or low confidence.
+    ``show_frame(index)`` shows what the session knows of frame ``index``, again whenever the events,
+    the classes or that frame's result change; in live mode it shows the newest result."""
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
+        self.session = session
+        self.index = -1  # the frame shown
         self.title = QLabel("—")
         font = self.title.font()
         font.setPointSizeF(font.pointSizeF() * 1.6)
@@ -24,17 +31,22 @@ class EmotionBadge(QWidget):
         self.detail.setWordWrap(True)
         self._grid = QGridLayout()
         self._bars: list[QProgressBar] = []
-        self._names: tuple[str, ...] = ()
+        self._bar_names: tuple[str, ...] = ()  # the classes the bars were built for
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.detail)
         layout.addLayout(self._grid)
         layout.addStretch(1)
         self.greyed = True
+        session.model_changed.connect(self._classes_changed)
+        session.events_changed.connect(lambda _events: self.show_frame(self.index))
+        session.reset.connect(lambda: self.show_frame(self.index))
+        session.live_result.connect(lambda r: self.show_prediction(r.probabilities, r.status))
 
-    def set_classes(self, names: tuple[str, ...]) -> None:
+    def _classes_changed(self) -> None:
         """Create one bar per class (once per model)."""
-        if names == self._names:
+        names = self.session.class_names
+        if names == self._bar_names:
             return
         for bar in self._bars:
             bar.deleteLater()
@@ -50,7 +62,37 @@ class EmotionBadge(QWidget):
             self._grid.addWidget(QLabel(name), row, 0)
             self._grid.addWidget(bar, row, 1)
             self._bars.append(bar)
-        self._names = tuple(names)
+        self._bar_names = tuple(names)
+
+    def show_frame(self, index: int) -> None:
+        """What the session knows of frame ``index``: the class of its spotted event (two stages, with
+        a model), or the frame's own prediction (the model on every frame, or none)."""
+        self.index = index
+        session = self.session
+        if session.live or index < 0:
+            return
+        result = session.results.get(index)
+        if result is None:
+            self.show_prediction(None, "not analysed yet" if not session.analysed else "")
+        elif session.weights is not None and not session.per_frame_model:
+            self._show_event_class(index)
+        elif result.probabilities is None:
+            self.show_prediction(None, "no face in this frame" if result.face is None else
+                                 ("no model loaded" if not result.class_names else "no reference frame yet"))
+        else:
+            self.show_prediction(result.probabilities)
+
+    def _show_event_class(self, index: int) -> None:
+        session = self.session
+        if not session.analysed or session.spotting:
+            self.show_prediction(None, "events are classified when the analysis has finished")
+            return
+        event = next((e for e in session.events if e.onset <= index <= e.offset), None)
+        if event is None:
+            self.show_no_movement("no spotted event at this frame")
+        else:
+            where = f"{event.kind}-expression, frames {event.onset}–{event.offset}"
+            self.show_event(event.label, event.probability, where if event.label else f"{where}: no face at its onset")
 
     def show_prediction(self, probabilities: np.ndarray | None, reason: str = "") -> None:
         """Show ``probabilities`` (in class order), or grey the badge with ``reason``."""
@@ -63,7 +105,7 @@ class EmotionBadge(QWidget):
             return
         top = int(np.argmax(probabilities))
         confidence = float(probabilities[top])
-        self.title.setText(self._names[top])
+        self.title.setText(self.session.class_names[top])
         low = confidence < LOW_CONFIDENCE
         self.detail.setText(f"{confidence:.0%}" + (" — low confidence" if low else ""))
         for bar, p in zip(self._bars, probabilities):
@@ -74,7 +116,7 @@ class EmotionBadge(QWidget):
         """Show the class of the spotted event the frame belongs to (``label`` None: not classified)."""
         self.title.setText(label or "unclassified")
         self.detail.setText((f"{probability:.0%} · " if probability is not None else "") + detail)
-        for name, bar in zip(self._names, self._bars):
+        for name, bar in zip(self.session.class_names, self._bars):
             bar.setValue(int(round(probability * 1000)) if name == label and probability is not None else 0)
         self._set_greyed(label is None or probability is None or probability < LOW_CONFIDENCE)
 

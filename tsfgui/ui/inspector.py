@@ -4,7 +4,8 @@
 aligned crops of a frame and of its reference from the stored alignment matrices, and computes the
 difference image and the heatmaps: Grad-CAM on the fused map, attention rollout, and the attention
 received in every layer and head of the spatial branch. :class:`InspectorPanel` shows them side by
-side. Requests are coalesced: while one frame is computed only the newest wish is kept.
+side. :class:`Inspector` keeps one worker on the session's recording and model and coalesces the
+requests: while one frame is computed only the newest wish is kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from tsfgui.engine import FrameResult
@@ -22,9 +23,9 @@ from tsfgui.face import warp_crop
 from tsfgui.io import SourceError, open_source
 from tsfgui.engine.difference import difference_map
 from tsfgui.model.explain import HEATMAP_KINDS, explain
-from tsfgui.session import ModelService
+from tsfgui.session import ModelService, Session
 
-from .threads import SourceWorker
+from .threads import SourceWorker, start_worker, stop_worker
 
 
 @dataclass
@@ -140,3 +141,91 @@ class InspectorPanel(QWidget):
 
     def show_message(self, text: str) -> None:
         self.caption.setText(text)
+
+
+class Inspector(QObject):
+    """The inspection of the frame shown: a worker on the session's recording and model (restarted
+    when either changes), the newest request waiting while one is computed, the answer shown in the
+    panel. :attr:`inspection` is the last one computed; :attr:`shown` says its frame,
+    :attr:`changed` that it changed (the video's heatmap overlay follows it)."""
+
+    requested = Signal(object)  # an InspectRequest, to the worker
+    shown = Signal(int)
+    changed = Signal()
+
+    def __init__(self, session: Session, panel: InspectorPanel, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session, self.panel = session, panel
+        self.inspection: Inspection | None = None
+        self.index = -1  # the frame whose inspection is wanted
+        self.busy = False  # a request is being computed
+        self._wanted: int | None = None
+        self._worker = self._thread = None
+        self._for: tuple | None = None  # the recording and model the worker was started on
+        self.threads: list[QThread] = []
+        session.reset.connect(self._follow_session)
+
+    def _follow_session(self) -> None:
+        session = self.session
+        wanted = None if session.live or session.path is None else (session.path, session.fps, session.models)
+        if wanted == self._for:
+            return
+        self.stop()
+        self._for, self.inspection = wanted, None
+        self.changed.emit()
+        if wanted is None:
+            return
+        self._worker, self._thread = start_worker(InspectorWorker, str(session.path), session.fps, session.models,
+                                                  connect={"inspected": self._inspected, "failed": self._failed})
+        self.threads = [t for t in self.threads if not t.isFinished()] + [self._thread]
+        self.requested.connect(self._worker.inspect)
+
+    def stop(self) -> None:
+        """End the worker (it finishes its request first; nothing waits for it here: :attr:`threads`
+        has the thread of every worker started so far, to wait for elsewhere)."""
+        if self._worker is not None:
+            self.requested.disconnect(self._worker.inspect)
+            stop_worker(self._worker, self._thread, wait=False)
+        self._worker = self._thread = self._for = None
+        self.busy, self._wanted = False, None
+
+    def request(self, index: int) -> None:
+        """Compute crops and heatmaps of frame ``index`` (if analysed); only the newest wish waits."""
+        self.index = index
+        results = self.session.results
+        result = results.get(index)
+        if self._worker is None or result is None or result.reference_index is None:
+            return
+        reference = results.get(result.reference_index)
+        if reference is None or reference.face is None:
+            return
+        if self.busy:
+            self._wanted = index
+            return
+        self.busy = True
+        self.requested.emit(InspectRequest(result, reference))
+
+    def _inspected(self, inspection: Inspection) -> None:
+        if self.sender() is not self._worker:
+            return  # a replaced worker's last answer
+        self.busy = False
+        self.inspection = inspection
+        self.panel.show_inspection(inspection)
+        self.changed.emit()
+        self.shown.emit(inspection.index)
+        if self._wanted is not None and self._wanted != inspection.index:
+            wanted, self._wanted = self._wanted, None
+            self.request(wanted)
+        elif inspection.index != self.index:
+            self.request(self.index)
+
+    def _failed(self, message: str) -> None:
+        if self.sender() is not self._worker:
+            return
+        self.busy = False
+        self.inspection = None
+        self.panel.show_message(message)
+        self.changed.emit()
+        if self._wanted is not None:  # a newer wish waited behind the failed one
+            wanted, self._wanted = self._wanted, None
+            self.request(wanted)

@@ -1,119 +1,95 @@
-"""Live mode of the main window: a camera shown at its own rate, the newest frame analysed."""
+"""Live mode: a camera shown at its own rate while the session analyses the newest frame each time."""
 
 from __future__ import annotations
 
-import threading
 from typing import Callable
 
 import cv2
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtWidgets import QInputDialog, QLabel
 
 from tsfgui.io import FrameSource, WebcamSource, list_cameras
+from tsfgui.session import Session
 
-from .analysis_worker import start_live
-from .threads import calling_relaying_errors
+from .player import PlayerWindow
 
 
-class LiveModeMixin:
-    """Live sessions for :class:`~tsfgui.ui.main_window.MainWindow` (uses its widgets and workers)."""
+class LiveController:
+    """Opens live sources in ``window`` (its player shows the frames) through ``session`` (which
+    analyses them), and finds the cameras for File › Open webcam. ``rate_label`` shows the camera's
+    and the analysis' frame rates and the frames dropped."""
 
-    # --- live -------------------------------------------------------------------------------
-    def open_live(self, make_source: Callable[[], FrameSource], *, realtime: bool = False) -> None:
+    def __init__(self, session: Session, window: PlayerWindow, rate_label: QLabel):
+        self.session, self.window, self.rate_label = session, window, rate_label
+        self.shown = -1  # the index of the camera frame on screen
+        self._frame = None  # the newest camera frame (index, ts, RGB), written by the reader thread
+        self._timer = QTimer(window)
+        self._timer.timeout.connect(self._show_frame)
+        session.reset.connect(self._follow_session)
+        session.opened.connect(self._opened)
+
+    def open(self, make_source: Callable[[], FrameSource], *, realtime: bool = False) -> None:
         """Show a live source (a camera) at its own rate and analyse the newest frame each time.
 
-        ``make_source`` runs in the worker; ``realtime`` paces a file at its frame rate (a stand-in
-        camera for demos and tests)."""
-        self._stop_analysis(wait=self.live)  # a camera is released before it is opened again
-        self._stop_inspector()
-        self._stop_reader()
-        self._target = None
-        self.info, self.current, self.results = None, -1, {}
-        self.live, self._live_frame, self._live_shown = True, None, -1
-        self.slider.setEnabled(False)
-        self.play_button.setEnabled(False)
-        self._set_error(None)
-        self._generation += 1
-        generation = self._generation
-        self._live_stop = threading.Event()
-        worker = start_live(make_source, self.models, policy=self.policy, realtime=realtime,
-                            on_frame=self._on_live_frame, stop=self._live_stop)
-        worker.yielded.connect(lambda message: self._on_live_message(generation, message))
-        worker.errored.connect(lambda exc: self._on_worker_error(generation, exc))
-        self._worker = worker
-        if not hasattr(self, "_live_timer"):
-            self._live_timer = QTimer(self)
-            self._live_timer.timeout.connect(self._show_live_frame)
-        self._live_timer.start(10)
-        worker.start()
+        ``make_source`` runs in the session's task; ``realtime`` paces a file at its frame rate (a
+        stand-in camera for demos and tests)."""
+        w = self.window
+        w.stop_reader()
+        w.info, w.current = None, -1
+        w.slider.setEnabled(False)
+        w.play_button.setEnabled(False)
+        self._frame, self.shown = None, -1
+        self.session.open_live(make_source, realtime=realtime, on_frame=self._on_frame)
+        self._timer.start(10)
 
-    def _on_live_frame(self, frame) -> None:  # runs in the reader thread: convert there, hand over by reference
-        self._live_frame = (frame.index, frame.timestamp_ms, cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB))
+    def _follow_session(self) -> None:
+        if not self.session.live and self._timer.isActive():  # a file was opened: live mode ends
+            self.stop()
 
-    def _show_live_frame(self) -> None:
-        latest = self._live_frame
-        if latest is None or latest[0] == self._live_shown:
+    def stop(self) -> None:
+        """Stop showing camera frames (the session's task is cancelled by whoever ends live mode)."""
+        self._timer.stop()
+        self.window.play_button.setEnabled(True)
+
+    def _opened(self, info) -> None:
+        if self.session.live:
+            self.window.info = info
+            self.window.setWindowTitle(f"tsfgui — {info.name} (live)")
+
+    def _on_frame(self, frame) -> None:  # runs in the reader thread: convert there, hand over by reference
+        self._frame = (frame.index, frame.timestamp_ms, cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB))
+
+    def _show_frame(self) -> None:
+        latest = self._frame
+        if latest is None or latest[0] == self.shown:
             return
         index, timestamp_ms, rgb = latest
-        self._live_shown = index
-        self._on_frame(index, timestamp_ms, rgb)
-        camera, analysis, dropped = self.live_stats
-        self.position_label.setText(f"live · {timestamp_ms / 1000:.1f} s")
+        self.shown = index
+        self.window.show_frame(index, timestamp_ms, rgb)
+        camera, analysis, dropped = self.session.live_stats
+        self.window.position_label.setText(f"live · {timestamp_ms / 1000:.1f} s")
         self.rate_label.setText(f"camera {camera:.1f} fps · analysis {analysis:.1f} fps · dropped {dropped}")
 
-    def _on_live_message(self, generation: int, message: tuple) -> None:
-        if generation != self._generation:
-            return
-        kind = message[0]
-        if kind == "opened":
-            self.info = message[1]
-            self.setWindowTitle(f"tsfgui — {self.info.name} (live)")
-            self.plots.reset(0, self.info.fps, self.badge._names)
-        elif kind == "live":
-            _, result, camera, analysis, dropped = message
-            self.live_stats = (camera, analysis, dropped)
-            self.results = {result.index: result}  # live keeps only the newest result
-            if result.class_names and not self.badge._names:
-                self._classes_known(result.class_names)
-            self.plots.add_results([result])
-            t = result.timestamp_ms / 1000.0
-            self.plots.diff_plot.setXRange(max(0.0, t - 10.0), t + 0.5, padding=0)
-            self.badge.show_prediction(result.probabilities, result.status)
-            self._draw_face(result.face)
-        else:
-            self._on_message(generation, message)
+    def ask_webcam(self, lister: Callable[[], list[int]] = list_cameras) -> None:
+        """List the cameras that open (in a session task), then let the person choose one; a failed
+        listing is said in the error bar."""
+        self.window.statusBar().showMessage("Looking for cameras …")
 
-    def _end_live(self) -> None:
-        if self.live:
-            self._stop_analysis(wait=True)
-            self._live_timer.stop()
-            self.live = False
-            self.play_button.setEnabled(True)
+        def failed(exc: BaseException) -> str:
+            self.window.statusBar().clearMessage()
+            return (f"Cannot look for cameras: {exc}. Check that the camera driver works and that this "
+                    "program may use the camera, then try File › Open webcam again.")
 
-    def _ask_webcam(self, lister: Callable[[], list[int]] = list_cameras) -> None:
-        """List the cameras that open (in a worker), then let the person choose one; a failed listing
-        is said in the error bar."""
-        self.statusBar().showMessage("Looking for cameras …")
-        from superqt.utils import thread_worker
-
-        worker = thread_worker(calling_relaying_errors, start_thread=False, ignore_errors=True)(lister)
-        worker.returned.connect(self._choose_camera)
-        worker.errored.connect(self._camera_listing_failed)
-        worker.start()
-
-    def _camera_listing_failed(self, exc: Exception) -> None:
-        self.statusBar().clearMessage()
-        self._set_error(f"Cannot look for cameras: {exc}. Check that the camera driver works and that this "
-                        "program may use the camera, then try File › Open webcam again.")
+        self.session.run("camera search", lambda token: lister(), self._choose_camera, describe_error=failed)
 
     def _choose_camera(self, cameras: list[int]) -> None:
-        self.statusBar().clearMessage()
+        self.window.statusBar().clearMessage()
         if not cameras:
-            self._set_error("No camera found: none of the first cameras opened. Connect one, close other programs "
-                            "that use it, and check the system's camera permission.")
+            self.session.report_error("No camera found: none of the first cameras opened. Connect one, close other "
+                                      "programs that use it, and check the system's camera permission.")
             return
         names = [f"camera {i}" for i in cameras]
-        name, ok = QInputDialog.getItem(self, "Open webcam", "Camera:", names, 0, False)
+        name, ok = QInputDialog.getItem(self.window, "Open webcam", "Camera:", names, 0, False)
         if ok:
             index = cameras[names.index(name)]
-            self.open_live(lambda: WebcamSource(index))
+            self.open(lambda: WebcamSource(index))

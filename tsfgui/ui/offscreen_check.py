@@ -30,5 +30,10 @@ def draw_main_window(video: str) -> tuple[int, int, str]:
             raise RuntimeError("the main window could not be drawn")
         return shot.width(), shot.height(), app.platformName()
     finally:
-        window.close()
-        app.processEvents()
+        import time
+
+        window.close()  # the window closes once its background work has stopped (waited off this thread)
+        deadline = time.monotonic() + 60
+        while not window.workers_ended and time.monotonic() < deadline:
+            app.processEvents()
+            time.sleep(0.01)

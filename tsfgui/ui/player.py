@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QPushButton, QSlider,
                                QVBoxLayout, QWidget)
@@ -41,6 +42,7 @@ class PlayerWindow(QMainWindow):
         self._reader: FrameReader | None = None
         self._thread = None
         self._image: object | None = None
+        self.reader_threads: list[QThread] = []
 
         self.view = pg.GraphicsLayoutWidget()
         self.viewbox = self.view.addViewBox(lockAspect=True, invertY=True, enableMouse=False)
@@ -96,20 +98,36 @@ class PlayerWindow(QMainWindow):
     # --- source and worker -------------------------------------------------------------------
     def open(self, target: str, fps: float | None = None) -> None:
         """Open a video file or frame folder; decoding and errors are reported asynchronously."""
-        self._stop_reader()
+        self.stop_reader(wait=False)
         self.info, self.current, self.error = None, -1, None
         self.statusBar().showMessage(f"Opening {target} …")
         self._reader, self._thread = start_worker(
             FrameReader, str(target), fps,
-            connect={"opened": self._on_opened, "frameReady": self._on_frame, "failed": self._on_failed})
+            connect={"opened": self._reader_opened, "frameReady": self._reader_frame, "failed": self._reader_failed})
+        self.reader_threads = [t for t in self.reader_threads if not t.isFinished()] + [self._thread]
         self.requestFrame.connect(self._reader.request)
 
-    def _stop_reader(self) -> None:
+    # what a replaced reader still sends (it ends on its own) is dropped
+    def _reader_opened(self, info: SourceInfo) -> None:
+        if self.sender() is self._reader:
+            self._on_opened(info)
+
+    def _reader_frame(self, index: int, timestamp_ms: float, rgb) -> None:
+        if self.sender() is self._reader:
+            self.show_frame(index, timestamp_ms, rgb)
+
+    def _reader_failed(self, message: str) -> None:
+        if self.sender() is self._reader:
+            self._on_failed(message)
+
+    def stop_reader(self, wait: bool = True) -> None:
+        """Stop decoding (the reader thread ends on its own unless ``wait``; :attr:`reader_threads` has
+        the thread of every reader started so far, to wait for elsewhere)."""
         if self._reader is None:
             return
         self.timer.stop()
         self.requestFrame.disconnect(self._reader.request)
-        stop_worker(self._reader, self._thread)
+        stop_worker(self._reader, self._thread, wait=wait)
         self._reader, self._thread = None, None
         self._in_flight, self._wanted = False, None
 
@@ -127,7 +145,8 @@ class PlayerWindow(QMainWindow):
                                      f"{info.frame_count} frames")
         self.seek(0)
 
-    def _on_frame(self, index: int, timestamp_ms: float, rgb) -> None:
+    def show_frame(self, index: int, timestamp_ms: float, rgb) -> None:
+        """Show a decoded frame (from the reader, or a camera's in live mode)."""
         self._in_flight = False
         self.current = index
         self.image_item.setImage(rgb, autoLevels=False, levels=(0, 255))
@@ -199,5 +218,5 @@ class PlayerWindow(QMainWindow):
         self.step(+1)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        self._stop_reader()
+        self.stop_reader()
         super().closeEvent(event)

@@ -1,8 +1,11 @@
-"""Per-frame plots linked to the timeline: the motion signal spotting uses, class probabilities, head pose."""
+"""Per-frame plots linked to the timeline: the motion signal spotting uses, class probabilities, head pose.
+
+They draw the session's traces (:class:`~tsfgui.session.FrameTraces`) and shade its spotted events;
+they follow the session's signals and keep no copy of the figures."""
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -10,9 +13,10 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from tsfgui.engine import DIFF_KEYS, FrameResult
-from tsfgui.palette import class_colour, colour_of_class
+from tsfgui.engine import DIFF_KEYS
 from tsfgui.engine.spotting import SpottedInterval
+from tsfgui.palette import class_colour, colour_of_class
+from tsfgui.session import Session
 
 DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 200, 255), "nose": (160, 160, 255),
                 "mouth": (255, 80, 120)}
@@ -32,14 +36,11 @@ class SignalPlots(QWidget):
 
     seekRequested = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, refresh_ms: int = 200):
+    def __init__(self, session: Session, parent: QWidget | None = None, refresh_ms: int = 200):
         super().__init__(parent)
+        self.session = session
         self.fps = 30.0
-        self.diff = np.zeros((0, len(DIFF_KEYS)), np.float32)
-        self.flow = np.zeros((0, len(DIFF_KEYS)), np.float32)
         self.signal = "flow"
-        self.probabilities = np.zeros((0, 0), np.float32)
-        self.pose = np.zeros((0, 3), np.float32)
         self.diff_plot = pg.PlotWidget()
         self.pose_plot = pg.PlotWidget()
         self.pose_plot.setLabel("left", "head pose", units="°")
@@ -57,7 +58,7 @@ class SignalPlots(QWidget):
         self.diff_curves = {key: self._curve(self.diff_plot, DIFF_COLOURS[key], key, width=2 if key == "global" else 1)
                             for key in DIFF_KEYS}
         self.prob_curves: list[pg.PlotDataItem] = []
-        self.class_names: list[str] = []
+        self._curve_names: tuple[str, ...] = ()  # the classes the probability curves were made for
         self.event_regions: list[pg.LinearRegionItem] = []
         self.cursors = []
         for plot in (self.diff_plot, self.prob_plot, self.pose_plot):
@@ -75,6 +76,12 @@ class SignalPlots(QWidget):
         self._timer.setInterval(refresh_ms)
         self._timer.timeout.connect(self.refresh)
         self._timer.start()
+        session.opened.connect(self._opened)
+        session.reset.connect(self._reset)
+        session.model_changed.connect(self._classes_changed)
+        session.results_added.connect(self._changed)
+        session.events_changed.connect(self.set_events)
+        session.live_result.connect(self._live_result)
 
     @staticmethod
     def _curve(plot: pg.PlotWidget, colour, name: str, width: int = 1) -> pg.PlotDataItem:
@@ -83,71 +90,62 @@ class SignalPlots(QWidget):
         curve.setDownsampling(auto=True, method="peak")
         return curve
 
-    def reset(self, frame_count: int, fps: float, class_names: Iterable[str] = ()) -> None:
-        """Start empty traces for a source of ``frame_count`` frames."""
-        names = list(class_names)
-        self.class_names = names
-        self.fps = fps
+    def _opened(self, info) -> None:
+        """A new recording: its time axis (a camera's grows as it goes)."""
+        self.fps = info.fps
+        self.diff_plot.setXRange(0, max(info.frame_count or 0, 1) / info.fps, padding=0)
+        self._changed()
+
+    def _reset(self) -> None:
         self.set_events([])
-        self.diff = np.full((frame_count, len(DIFF_KEYS)), np.nan, np.float32)
-        self.flow = np.full((frame_count, len(DIFF_KEYS)), np.nan, np.float32)
-        self.probabilities = np.full((frame_count, len(names)), np.nan, np.float32)
-        self.pose = np.full((frame_count, 3), np.nan, np.float32)
+        self._classes_changed()
+        self._changed()
+
+    def _classes_changed(self) -> None:
+        """One probability curve per class of the session's model."""
+        names = self.session.class_names
+        if names == self._curve_names:
+            return
         for curve in self.prob_curves:
             self.prob_plot.removeItem(curve)
             self.prob_legend.removeItem(curve)
-        self.prob_curves = [self._curve(self.prob_plot, colour_of_class(i), name)
-                            for i, name in enumerate(names)]
-        self.diff_plot.setXRange(0, max(frame_count, 1) / fps, padding=0)
+        self.prob_curves = [self._curve(self.prob_plot, colour_of_class(i), name) for i, name in enumerate(names)]
+        self._curve_names = names
+        self._changed()
+
+    def _changed(self, *_args) -> None:
+        self._dirty = True  # drawn at the next refresh
+
+    def _live_result(self, result) -> None:
         self._dirty = True
-        self.refresh()
-
-    def add_results(self, results: Iterable[FrameResult]) -> None:
-        """Copy the figures of analysed frames into the traces (drawn at the next refresh)."""
-        for r in results:
-            if r.index >= len(self.diff):
-                self._grow(r.index + 1)
-            if r.diff:
-                self.diff[r.index] = [r.diff.get(k, np.nan) for k in DIFF_KEYS]
-            if r.flow:
-                self.flow[r.index] = [r.flow.get(k, np.nan) for k in DIFF_KEYS]
-            if r.pose is not None:
-                self.pose[r.index] = np.degrees(r.pose)
-            if r.probabilities is not None and self.probabilities.shape[1] == len(r.probabilities):
-                self.probabilities[r.index] = r.probabilities
-            self._dirty = True
-
-    def _grow(self, n: int) -> None:
-        extra = max(n - len(self.diff), 256)
-        self.diff = np.vstack([self.diff, np.full((extra, self.diff.shape[1]), np.nan, np.float32)])
-        self.flow = np.vstack([self.flow, np.full((extra, self.flow.shape[1]), np.nan, np.float32)])
-        self.probabilities = np.vstack([self.probabilities,
-                                        np.full((extra, self.probabilities.shape[1]), np.nan, np.float32)])
-        self.pose = np.vstack([self.pose, np.full((extra, 3), np.nan, np.float32)])
+        t = result.timestamp_ms / 1000.0
+        self.diff_plot.setXRange(max(0.0, t - 10.0), t + 0.5, padding=0)
 
     def refresh(self) -> None:
         """Redraw the curves if new data arrived."""
         if not self._dirty:
             return
         self._dirty = False
-        t = np.arange(len(self.diff), dtype=np.float64) / self.fps
+        traces = self.session.traces
+        t = np.arange(len(traces), dtype=np.float64) / self.fps
         # what spotting runs on: the flow, unless these results have none but a difference (older results)
-        signal = "diff" if np.isnan(self.flow).all() and not np.isnan(self.diff).all() else "flow"
+        signal = "diff" if np.isnan(traces.flow).all() and not np.isnan(traces.diff).all() else "flow"
         if signal != self.signal:
             self.signal = signal
             self.diff_plot.setLabel("left", *SIGNAL_LABELS[signal])
-        values = self.flow if signal == "flow" else self.diff
+        values = traces.flow if signal == "flow" else traces.diff
         for i, key in enumerate(DIFF_KEYS):
             self.diff_curves[key].setData(t, values[:, i])
-        for i, curve in enumerate(self.prob_curves):
-            curve.setData(t, self.probabilities[:, i])
+        if traces.probabilities.shape[1] == len(self.prob_curves):
+            for i, curve in enumerate(self.prob_curves):
+                curve.setData(t, traces.probabilities[:, i])
         for i, curve in enumerate(self.pose_curves):
-            curve.setData(t, self.pose[:, i])
+            curve.setData(t, traces.pose[:, i])
 
-    def set_events(self, events: Sequence[SpottedInterval], class_names: Sequence[str] = ()) -> None:
+    def set_events(self, events: Sequence[SpottedInterval]) -> None:
         """Shade the spotted intervals on the difference plot in the colour of their predicted class
-        among ``class_names`` (the model's; default: those of the per-frame results), grey without a model."""
-        names = list(class_names) or self.class_names
+        among the session's class names, grey without a model."""
+        names = list(self.session.class_names)
         for region in self.event_regions:
             self.diff_plot.removeItem(region)
         self.event_regions = []
@@ -167,5 +165,5 @@ class SignalPlots(QWidget):
 
     def _clicked(self, plot: pg.PlotWidget, event) -> None:
         point = plot.getPlotItem().vb.mapSceneToView(event.scenePos())
-        if len(self.diff):
-            self.seekRequested.emit(int(np.clip(round(point.x() * self.fps), 0, len(self.diff) - 1)))
+        if len(self.session.traces):
+            self.seekRequested.emit(int(np.clip(round(point.x() * self.fps), 0, len(self.session.traces) - 1)))

@@ -1,54 +1,47 @@
-"""Recent files (kept in the app's settings file) and opening by drag-and-drop, for the main window."""
+"""Recent files, kept in the app's settings file, in an "Open recent" menu."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Callable
 
-class RecentFilesMixin:
-    """Needs ``open(path, fps=)``, ``_fps`` and a ``recent_menu`` (created by the main window)."""
+from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import QMenu
 
-    # --- settings: recent files ---------------------------------------------------------------
-    @staticmethod
-    def settings():
-        """The app's settings file (``$TSFGUI_CONFIG_DIR/tsfgui.ini`` or the platform's config folder)."""
-        import os
 
-        from PySide6.QtCore import QSettings, QStandardPaths
+def settings() -> QSettings:
+    """The app's settings file (``$TSFGUI_CONFIG_DIR/tsfgui.ini`` or the platform's config folder)."""
+    folder = os.environ.get("TSFGUI_CONFIG_DIR") or QStandardPaths.writableLocation(
+        QStandardPaths.StandardLocation.GenericConfigLocation) + "/tsfgui"
+    return QSettings(f"{folder}/tsfgui.ini", QSettings.Format.IniFormat)
 
-        folder = os.environ.get("TSFGUI_CONFIG_DIR") or QStandardPaths.writableLocation(
-            QStandardPaths.StandardLocation.GenericConfigLocation) + "/tsfgui"
-        return QSettings(f"{folder}/tsfgui.ini", QSettings.Format.IniFormat)
 
-    def recent_files(self) -> list[str]:
-        value = self.settings().value("recent", [])
+class RecentFiles:
+    """The ten files opened last (newest first) under ``key`` of the settings, listed in ``menu``;
+    choosing one calls ``open_path(path)``."""
+
+    def __init__(self, menu: QMenu, open_path: Callable[[str], None], key: str = "recent"):
+        self.menu, self.open_path, self.key = menu, open_path, key
+        self.fill_menu()
+
+    def paths(self) -> list[str]:
+        value = settings().value(self.key, [])
         return [value] if isinstance(value, str) else list(value or [])
 
-    def _remember_recent(self, target: str) -> None:
-        from pathlib import Path
-
+    def remember(self, target: str | os.PathLike) -> None:
         path = str(Path(target).resolve())
-        recent = [path] + [p for p in self.recent_files() if p != path]
-        settings = self.settings()
-        settings.setValue("recent", recent[:10])
-        settings.sync()
-        self._fill_recent_menu()
+        recent = [path] + [p for p in self.paths() if p != path]
+        s = settings()
+        s.setValue(self.key, recent[:10])
+        s.sync()
+        self.fill_menu()
 
-    def _fill_recent_menu(self) -> None:
-        from pathlib import Path
-
-        self.recent_menu.clear()
-        for path in self.recent_files():
-            action = self.recent_menu.addAction(Path(path).name)
+    def fill_menu(self) -> None:
+        self.menu.clear()
+        paths = self.paths()
+        for path in paths:
+            action = self.menu.addAction(Path(path).name)
             action.setToolTip(path)
-            action.triggered.connect(lambda checked=False, p=path: self.open(p, fps=self._fps))
-        self.recent_menu.setEnabled(bool(self.recent_files()))
-
-    # --- drag and drop ---------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt naming)
-        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
-        if files:
-            event.acceptProposedAction()
-            self.open(files[0], fps=self._fps)
+            action.triggered.connect(lambda checked=False, p=path: self.open_path(p))
+        self.menu.setEnabled(bool(paths))

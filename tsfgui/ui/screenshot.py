@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             QTimer.singleShot(200, maybe_save)  # let the view repaint once more
 
     def maybe_save() -> None:
-        busy = not window.analysis_done or window.spotting_running or window._spot_when_opened
+        busy = not window.session.analysed or window.session.spotting
         if args.wait_analysis and busy:
             QTimer.singleShot(200, maybe_save)
             return

@@ -1,15 +1,42 @@
-"""Background work of the window: long-lived QObject workers in their own QThread (superqt creates
-them; this stops them cleanly), and the relay that makes every error of a superqt worker reach the
-window's ``errored`` handlers."""
+"""Background work of the windows, in one place.
+
+- :class:`GuiDispatcher`: the session's ``dispatch`` in the app: what a session task hands over runs
+  on the GUI thread (queued from other threads, at once on the GUI thread), so widgets subscribed
+  to the session's psygnal signals are only ever touched there.
+- Long-lived QObject workers in their own QThread: :func:`start_worker`, :func:`stop_worker` (asks;
+  waits only when told, never for the main window, which waits for its threads in a helper thread).
+- :func:`join_in_background`: wait for work to end in a helper thread and say so on the GUI thread
+  (closing the main window).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import threading
+from typing import Callable
 
 from PySide6.QtCore import QMetaObject, QObject, QThread, Qt, Signal, Slot
-from superqt.utils import new_worker_qthread
 
 from tsfgui.io import FrameSource, SourceError, open_source
+
+
+class GuiDispatcher(QObject):
+    """``dispatcher(function)`` runs ``function()`` on the thread this object lives in (the GUI's)."""
+
+    _call = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._call.connect(self._run)  # auto connection: direct on the GUI thread, queued from any other
+
+    def __call__(self, function: Callable[[], None]) -> None:
+        try:
+            self._call.emit(function)
+        except RuntimeError:  # the window it served was deleted: nobody is left to show the outcome
+            pass
+
+    @Slot(object)
+    def _run(self, function: Callable[[], None]) -> None:
+        function()
 
 
 class SourceWorker(QObject):
@@ -41,41 +68,47 @@ class SourceWorker(QObject):
         QThread.currentThread().quit()
 
 
+#: every worker and thread started and not known to have ended: both are kept until the thread has
+#: (a QThread deleted while it runs aborts the program; a worker deleted while its thread runs crashes)
+_threads: list[tuple[QThread, QObject]] = []
+
+
 def start_worker(worker_class: type[QObject], *args, connect: dict | None = None) -> tuple[QObject, QThread]:
-    """Create ``worker_class(*args)`` in a new thread, connect signals, start it (``work()`` runs first)."""
-    worker, thread = new_worker_qthread(worker_class, *args, _connect=connect or {})
+    """Create ``worker_class(*args)`` in a new thread, connect signals, start it (``work()`` runs first).
+    The worker and the thread object live on until the thread has ended, so it may be waited for
+    (``thread.wait()``) from any thread but its own."""
+    _threads[:] = [(t, w) for t, w in _threads if not t.isFinished()]
+    thread = QThread()
+    worker = worker_class(*args)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.work)
+    worker.finished.connect(thread.quit)
+    for name, slot in (connect or {}).items():
+        getattr(worker, name).connect(slot)
+    _threads.append((thread, worker))
     thread.start()
     return worker, thread
 
 
-def stop_worker(worker: QObject | None, thread: QThread | None, timeout_ms: int = 10_000) -> None:
-    """Ask ``worker`` to shut down (its ``shutdown`` slot quits the thread) and wait for the thread."""
+def stop_worker(worker: QObject | None, thread: QThread | None, *, wait: bool = True, timeout_ms: int = 10_000) -> None:
+    """Ask ``worker`` to shut down (its ``shutdown`` slot quits the thread); with ``wait``, wait for the
+    thread here (the main window never does: it waits for its threads off the GUI thread)."""
     if worker is None or thread is None:
         return
     QMetaObject.invokeMethod(worker, "shutdown", Qt.ConnectionType.QueuedConnection)
-    thread.wait(timeout_ms)
+    if wait:
+        thread.wait(timeout_ms)
 
 
-class WorkerError(Exception):
-    """An error of a background worker, relayed to the window.
+def join_in_background(waits: list[Callable[[], object]], done: Callable[[], None],
+                       dispatch: GuiDispatcher) -> threading.Thread:
+    """Call each of ``waits`` (blocking joins) in a helper thread, then ``done()`` on the GUI thread."""
 
-    superqt's workers do not emit ``errored`` for a ``RuntimeError`` (they take it for a deleted Qt
-    object and only warn), and torch and camera drivers raise ``RuntimeError``: wrapped in this
-    class, such an error reaches the error bar like any other."""
+    def run() -> None:
+        for wait in waits:
+            wait()
+        dispatch(done)
 
-
-def relaying_errors(function: Callable[..., Iterator[Any]], *args: Any) -> Iterator[Any]:
-    """For a superqt generator worker: the items of ``function(*args)``, a ``RuntimeError`` re-raised
-    as :class:`WorkerError` (same message)."""
-    try:
-        yield from function(*args)
-    except RuntimeError as exc:
-        raise WorkerError(str(exc) or type(exc).__name__) from exc
-
-
-def calling_relaying_errors(function: Callable[..., Any], *args: Any) -> Any:
-    """For a superqt function worker: ``function(*args)``, a ``RuntimeError`` re-raised as :class:`WorkerError`."""
-    try:
-        return function(*args)
-    except RuntimeError as exc:
-        raise WorkerError(str(exc) or type(exc).__name__) from exc
+    thread = threading.Thread(target=run, name="closing", daemon=True)
+    thread.start()
+    return thread

@@ -20,7 +20,7 @@ from tsfgui.engine.event_loop import event_window
 from tsfgui.project import SUFFIX, STATUSES, Change, Project, ProjectError
 from tsfgui.project.review import AgreementBoard, QueueFilter, ReviewQueue, event_key
 
-from ..recent_files import RecentFilesMixin
+from ..recent_files import RecentFiles, settings
 from .analysis_process import ProjectAnalysis
 from .event_view import EventView
 from .panels import AgreementPanel, EventFields, ProjectPanel
@@ -29,10 +29,6 @@ from .signals_plot import EventSignalsPlot
 from .undo import ChangeCommand
 
 ANY = "any"
-
-
-#: The app's settings file (coder and recent projects are kept there, next to the main window's).
-settings = RecentFilesMixin.settings
 
 
 class ReviewWindow(QMainWindow):
@@ -147,7 +143,7 @@ class ReviewWindow(QMainWindow):
         self._action(f, "&New project…", self._new_project, QKeySequence.StandardKey.New)
         self._action(f, "&Open project…", self._open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = f.addMenu("Recent projects")
-        self._fill_recent()
+        self.recent = RecentFiles(self.recent_menu, self.open_project, key="review/recent")
         self.add_action = self._action(f, "&Add recordings…", self._add_recordings, "Ctrl+Shift+O")
         self.export_action = self._action(f, "&Export project…", self._export_dialog, "Ctrl+E")
         f.addSeparator()
@@ -244,7 +240,7 @@ class ReviewWindow(QMainWindow):
         self.analysis.pause()
         self._close_project()
         self.project = project
-        self._remember_recent(Path(path))
+        self.recent.remember(path)
         if not self._start_queue(coder):
             return False
         read_only = " (read-only)" if project.read_only else ""
@@ -634,24 +630,7 @@ class ReviewWindow(QMainWindow):
         return files
 
     def recent_projects(self) -> list[str]:
-        value = settings().value("review/recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _remember_recent(self, path: Path) -> None:
-        resolved = str(path.resolve())
-        recent = [resolved] + [p for p in self.recent_projects() if p != resolved]
-        s = settings()
-        s.setValue("review/recent", recent[:10])
-        s.sync()
-        self._fill_recent()
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self.recent_projects():
-            action = self.recent_menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.triggered.connect(lambda checked=False, p=path: self.open_project(p))
-        self.recent_menu.setEnabled(bool(self.recent_projects()))
+        return self.recent.paths()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt name)
         if any(url.toLocalFile().endswith(SUFFIX) for url in event.mimeData().urls()):
