@@ -55,3 +55,32 @@ def test_errors_and_cancellation_reach_the_listener(tmp_path):
     session.cancel()
     assert session.close(60) and not task.running
     assert ("finished", "cancelled") in heard and not session.analysed
+
+
+def test_what_a_task_hands_over_goes_through_dispatch_and_a_replaced_analysis_changes_nothing():
+    """The app hands the session a dispatcher to its GUI thread: state changes and signals happen only
+    when a handed-over call runs, and the calls of an analysis replaced meanwhile are dropped."""
+    import queue
+
+    handed: queue.Queue = queue.Queue()
+    session = Session(None, keep_frames=True, progress_every=10, dispatch=handed.put)
+    heard = _listen(session)
+    session.results_added.connect(lambda results: heard.append(("results_added", len(results))))
+    assert session.open(SAMPLE_VIDEO)
+    first = session.analyse()
+    assert first.join(300)
+    assert session.results == {} and not session.analysed  # nothing ran yet: all of it waits in the queue
+    stale = []
+    while not handed.empty():
+        stale.append(handed.get())
+    second = session.analyse()  # the same recording again (another setting): the first one is replaced
+    for call in stale:
+        call()
+    assert session.results == {} and not session.analysed, "a replaced analysis must not touch the new one"
+    assert second.join(300)
+    while not handed.empty():
+        handed.get()()
+    assert session.analysed and len(session.results) == 300 and len(session.traces) == 300
+    assert sum(h[1] for h in heard if h[0] == "results_added") == 300
+    assert session.results[120].face is not None and session.results[120].face.crop is None  # kept compact
+    assert [h[1] for h in heard if h[0] == "finished"] == ["analysis"]

@@ -16,7 +16,7 @@ from typing import Callable, Hashable
 
 import numpy as np
 
-from tsfgui.face import AlignTemplate, FaceDetector, LandmarkPredictor, detect_and_align, warp_crop
+from tsfgui.face import AlignTemplate, FaceDetector, LandmarkPredictor, align_pair, warp_crop
 from tsfgui.io import FrameSource
 
 from .magnify import MagnificationCache, MagnifySettings, magnify_motion
@@ -149,7 +149,8 @@ def read_event_clip(
 
 
 class OnsetAligner:
-    """Finds the primary face of an onset frame and returns its frame→crop matrix (None: no face).
+    """Finds the primary face of an onset frame and returns its frame→crop matrix (None: no face), by
+    :func:`~tsfgui.face.align_pair` (the one rule of training and interval classification).
 
     The detector and the landmark model are loaded on first use and kept, so a worker that reviews
     many events loads them once.
@@ -167,8 +168,8 @@ class OnsetAligner:
 
     def __call__(self, image: np.ndarray) -> np.ndarray | None:
         self.load()
-        face = detect_and_align(image, self.template, self._detector, self._predictor).primary
-        return None if face is None else face.matrix
+        pair = align_pair(image, [], template=self.template, detector=self._detector, predictor=self._predictor)
+        return None if pair is None else pair.matrix
 
 
 def event_heatmap(model, clip: EventClip) -> tuple[np.ndarray, str] | None:
@@ -176,7 +177,7 @@ def event_heatmap(model, clip: EventClip) -> tuple[np.ndarray, str] | None:
     a ``size×size`` map in [0, 1] over the aligned face, and the class it explains. None without a face."""
     import torch
 
-    from tsfgui.model.explain import grad_cam, upsample_heatmap
+    from tsfgui.model.explain import explain, upsample_heatmap
 
     if clip.crops is None:
         return None
@@ -184,9 +185,11 @@ def event_heatmap(model, clip: EventClip) -> tuple[np.ndarray, str] | None:
     with torch.inference_mode():
         onset = model.preprocess([clip.crops[w.onset - w.start]])
         apex = model.preprocess([clip.crops[w.apex - w.start]])
-        cam = grad_cam(model, onset, apex)
-    name = cam.class_names[cam.classes[0]] if cam.class_names else str(cam.classes[0])
-    return upsample_heatmap(cam.heatmaps[0], clip.crops.shape[1]), name
+        features = model.forward_features(onset, apex)
+        top = int(model.forward_head(features).argmax(dim=1)[0])  # the predicted class is the one explained
+        heat = explain(model, onset, apex, ("gradcam",), features=features, target=top)["gradcam"][0]
+    names = list(getattr(model, "class_names", []))
+    return upsample_heatmap(heat, clip.crops.shape[1]), names[top] if names else str(top)
 
 
 def magnified_crops(
