@@ -41,6 +41,7 @@ def window(qtbot):
     def close(w) -> None:  # the window closes once every worker has ended (waited for off the GUI thread)
         w.close()
         qtbot.waitUntil(lambda: w.workers_ended and not w.session.busy, timeout=60_000)
+        assert all(thread.isFinished() for thread in w.inspector.threads + w.reader_threads)
 
     def make(*args, **kwargs):
         w = MainWindow(*args, **kwargs)

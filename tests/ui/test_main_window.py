@@ -83,6 +83,38 @@ def test_close_while_analysing(qtbot, window, tiny_weights):
     # the fixture closes the window now and checks that no worker thread is left running
 
 
+def test_closing_waits_for_the_workers_off_the_gui_thread(qtbot, window, tiny_weights):
+    """While the analysis cannot stop (held in the model), closing returns at once, the event loop goes
+    on and the window waits, greyed; it closes once the analysis has ended."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    w = window(SAMPLE, weights=tiny_weights)
+    w.show()
+    w.set_per_frame_model(True)  # the model runs in the analysis, where the test can hold it
+    free = threading.Event()
+    free.set()
+    hold = w.session.models.get().head.register_forward_pre_hook(lambda module, args: free.wait(60) and None)
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    try:
+        qtbot.waitUntil(lambda: len(w.session.results) > 10, timeout=120_000)
+        free.clear()  # the analysis' next model call waits until released
+        w.close()  # returns although the analysis cannot end yet
+        timer.start(5)
+        qtbot.wait(200)
+        assert ticks and not w.workers_ended and w.session.busy
+        assert w.isVisible() and not w.isEnabled() and "Closing" in w.statusBar().currentMessage()
+    finally:
+        timer.stop()
+        free.set()
+        hold.remove()
+    qtbot.waitUntil(lambda: w.workers_ended, timeout=60_000)
+    assert not w.session.busy and not w.isVisible()
+
+
 def test_inspector_shows_what_the_model_compared_for_that_frame(qtbot, window, tiny_weights):
     w = window(SAMPLE, weights=tiny_weights)
     qtbot.waitUntil(lambda: w.session.analysed, timeout=120_000)

@@ -34,7 +34,7 @@ class LiveController:
         ``make_source`` runs in the session's task; ``realtime`` paces a file at its frame rate (a
         stand-in camera for demos and tests)."""
         w = self.window
-        w.stop_reader()
+        w.stop_reader(wait=False)
         w.info, w.current = None, -1
         w.slider.setEnabled(False)
         w.play_button.setEnabled(False)

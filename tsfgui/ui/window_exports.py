@@ -28,7 +28,8 @@ class ExportController:
     def frames_csv(self, path: str) -> int:
         """Write the per-frame results analysed so far (frame order); returns the row count."""
         results = self.session.results
-        rows = export.write_frames_csv((results[i] for i in sorted(results)), path, self.session.class_names)
+        names = next((r.class_names for r in results.values() if r.class_names), ())  # per-frame classes only
+        rows = export.write_frames_csv((results[i] for i in sorted(results)), path, names)
         self._say(f"Wrote {rows} frames to {path}" + ("" if self.session.analysed else
                                                       " (analysis still running: partial)"))
         return rows
