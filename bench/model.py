@@ -181,6 +181,49 @@ def layer_figures(rounds: int) -> list[tuple[str, float, float]]:
     return out
 
 
+#: torch.profiler's operator names grouped into what they spend the time on.
+_PROFILE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("matrix products (linear, matmul, bmm, oneDNN linear)", ("linear", "addmm", "matmul", "bmm", "mm", "baddbmm",
+                                                             "_linear_pointwise", "mkldnn_linear")),
+    ("convolutions", ("conv2d", "convolution", "convolution_pointwise", "mkldnn_convolution", "slow_conv2d_forward",
+                      "thnn_conv2d", "mkldnn_convolution_pointwise")),
+    ("attention (softmax, scaled dot product)", ("softmax", "scaled_dot_product_attention",
+                                                 "scaled_dot_product_flash_attention_for_cpu")),
+    ("layout: copies, contiguous, permute/transpose copies, reorders", ("copy_", "contiguous", "clone", "to_dense",
+                                                                        "reorder", "_to_copy", "to")),
+    ("normalisation", ("layer_norm", "native_layer_norm", "batch_norm", "group_norm")),
+    ("element-wise (add, mul, gelu, exp …)", ("add", "add_", "mul", "mul_", "gelu", "exp", "sub", "div", "silu",
+                                              "sigmoid", "where", "cat", "pow", "sum", "mean", "cumsum")),
+    ("allocation (empty, resize)", ("empty", "empty_strided", "resize_", "zeros", "ones", "full", "new_empty")),
+    ("views (no data moved: select, view, as_strided, permute …)", ("select", "view", "as_strided", "permute",
+                                                                    "transpose", "reshape", "slice", "unsqueeze",
+                                                                    "flatten", "expand", "split", "chunk")),
+)
+
+
+def profile_table(model: TSFmicro, batch: int, device: torch.device, runs: int) -> list[tuple[str, float]]:
+    """torch.profiler over ``runs`` forward passes of the optimised path at ``batch``: self CPU time
+    per group of operators (share of the total), largest first; the rest as "other"."""
+    from torch.profiler import ProfilerActivity, profile
+
+    run = _model_run(model, batch, device, torch.float32, True)
+    run()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(runs):
+            run()
+    totals: dict[str, float] = {}
+    for event in prof.key_averages():
+        name = event.key.split("::")[-1]
+        bare = name.lstrip("_")
+        group = next((g for g, names in _PROFILE_GROUPS if bare in names or bare.removesuffix("_") in names), None)
+        if group is None:
+            group = f"other ({name})" if event.self_cpu_time_total > 0 else "other"
+        totals[group] = totals.get(group, 0.0) + event.self_cpu_time_total
+    whole = sum(totals.values()) or 1.0
+    top = sorted(totals.items(), key=lambda kv: -kv[1])
+    return [(name, value / whole) for name, value in top]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench/model.py", description="Measure the TSFmicro model (see module docstring).")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
@@ -197,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bfloat16 path: auto = only with native bf16 instructions or on a GPU (default)")
     p.add_argument("--agree-pairs", type=positive_int, default=64, help="pairs for the bfloat16 agreement check")
     p.add_argument("--ops", action="store_true", help="also time fused vs plain kernels per kind of layer")
+    p.add_argument("--profile", action="store_true",
+                   help="also show where the optimised path's time goes (torch.profiler, per group of operators)")
     p.add_argument("--quick", action="store_true", help="tiny model and short runs (smoke test)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     return p
@@ -312,6 +357,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, fused, plain in layers:
             print(f"  {name:<42} fused {fused:7.2f} ms, plain {plain:7.2f} ms: fused {plain / fused:4.2f}×")
         out["layers"] = [{"layer": n_, "fused_ms": f, "plain_ms": p} for n_, f, p in layers]
+    if args.profile and device.type == "cpu":
+        for batch in args.batches:
+            table = profile_table(model, batch, device, 2 if args.quick else 3)
+            print(f"where the optimised path's CPU time goes at batch {batch} (torch.profiler, self time of "
+                  "each operator, all threads):")
+            for name, share in table[:12]:
+                print(f"  {100 * share:5.1f} %  {name}")
+            out.setdefault("profile", {})[str(batch)] = table
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

@@ -42,6 +42,8 @@ class InputOutcome:
     message: str = ""
     #: seconds per stage of a finished analysis (see :func:`analyze_one`)
     stages: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds of stage 1's tracking thread and signals thread (``Analyzer.stats``)
+    thread_cpu: dict[str, float] = field(default_factory=dict)
 
 
 #: The key of ``InputOutcome.stages`` for stage 1's wall time; tracking (its own thread), the signals,
@@ -134,4 +136,5 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
                "seconds_per_stage": {k: round(v, 3) for k, v in stages.items()}}
     with atomic_write(done_file, encoding="utf-8") as fh:
         json.dump(summary, fh, indent=2)
-    return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning, stages)
+    thread_cpu = {"face tracking": stats.face_cpu_seconds, "signals (difference, flow, pose)": stats.signal_cpu_seconds}
+    return InputOutcome(source_path, out_dir, "done", count, time.perf_counter() - start, warning, stages, thread_cpu)

@@ -43,7 +43,7 @@ TRACK_AHEAD = 4
 @dataclass
 class AnalyzerStats:
     """Counters of one run: frames seen, frames the model ran on, reference embeddings computed, and
-    seconds spent per step (face tracking; difference, flow and pose signals; the model)."""
+    seconds spent per step (face tracking; difference, flow and pose signals; the model), wall and CPU."""
 
     frames: int = 0
     analysed: int = 0
@@ -51,6 +51,10 @@ class AnalyzerStats:
     embedded: int = 0
     face_seconds: float = 0.0
     signal_seconds: float = 0.0
+    #: CPU seconds of the thread doing the work (``time.thread_time``): what tracking and the signals
+    #: cost whatever else the machine runs (wall seconds above grow with the load, these much less)
+    face_cpu_seconds: float = 0.0
+    signal_cpu_seconds: float = 0.0
     model_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
@@ -140,9 +144,10 @@ class Analyzer:
         for frame in frames:
             if should_stop is not None and should_stop():
                 return
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             faces = self.tracker.update(frame[2], index=frame[0], timestamp_ms=frame[1])
             self.stats.face_seconds += time.perf_counter() - started
+            self.stats.face_cpu_seconds += time.thread_time() - cpu
             yield frame, faces
 
     def _run_tracked(self, tracked: Iterable[tuple[Frame, FrameFaces]],
@@ -155,11 +160,12 @@ class Analyzer:
             for (index, timestamp_ms, image), faces in tracked:
                 if should_stop is not None and should_stop():
                     break
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.thread_time()
                 try:
                     pending.append(self._signals(index, timestamp_ms, image, faces))
                 finally:
                     self.stats.signal_seconds += time.perf_counter() - started
+                    self.stats.signal_cpu_seconds += time.thread_time() - cpu
                 waiting += pending[-1].reference_crop is not None
                 if (waiting in (0, self.batch_size) or len(pending) >= most
                         or time.monotonic() - handed_over >= FLUSH_SECONDS):
