@@ -333,3 +333,16 @@ def test_a_face_entering_while_another_is_followed_is_found_by_the_next_search(p
     first_seen = counts.index(2)
     assert 3 < first_seen <= 3 + settings.search_every  # not at once: the faces followed are only confirmed
     assert counts[first_seen:] == [2] * (30 - first_seen)
+
+
+def test_crops_left_out_are_cut_later_the_same(smooth_video, smooth_run, detector, predictor):
+    """update(crops=False) hands on the geometry only; cut_crop gives the crop the tracker would have cut."""
+    frames, _ = smooth_video
+    tracker = FaceTracker(detector=detector, predictor=predictor)
+    for frame, with_crops in list(zip(frames, smooth_run))[:20]:
+        faces = tracker.update(frame, crops=False)
+        face = faces.primary
+        assert face.crop is None and face.found
+        assert np.array_equal(face.matrix, with_crops.primary.matrix)
+        assert np.array_equal(face.cut_crop(frame), with_crops.primary.crop)
+        assert face.cut_crop(frame) is face.crop  # cut once

@@ -145,7 +145,8 @@ class Analyzer:
             if should_stop is not None and should_stop():
                 return
             started, cpu = time.perf_counter(), time.thread_time()
-            faces = self.tracker.update(frame[2], index=frame[0], timestamp_ms=frame[1])
+            # the primary face's crop is cut by the signals' thread: tracking is the longer of the two
+            faces = self.tracker.update(frame[2], index=frame[0], timestamp_ms=frame[1], crops=False)
             self.stats.face_seconds += time.perf_counter() - started
             self.stats.face_cpu_seconds += time.thread_time() - cpu
             yield frame, faces
@@ -182,6 +183,8 @@ class Analyzer:
     def _signals(self, index: int, timestamp_ms: float, image: np.ndarray, faces: FrameFaces) -> _Pending:
         """Pose, reference choice, difference and flow signals of one tracked frame."""
         face: FaceObservation | None = faces.primary
+        if face is not None:
+            face.cut_crop(image)
         self.stats.frames += 1
         result = FrameResult(index, timestamp_ms, face, faces_in_frame=len(faces.faces),
                              class_names=self.class_names)

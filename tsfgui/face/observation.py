@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .align import heatmap_to_frame, transform_points
+from tsfgui.io.pixels import to_bgr
+
+from .align import heatmap_to_frame, transform_points, warp_crop
 
 
 class Quality(enum.Enum):
@@ -49,6 +51,13 @@ class FaceObservation:
     def landmarks_crop(self) -> np.ndarray:
         """The landmarks in aligned-crop coordinates, ``(68, 2) float32``."""
         return self.to_crop(self.landmarks).astype(np.float32)
+
+    def cut_crop(self, frame: np.ndarray) -> np.ndarray | None:
+        """Cut (once) and return this face's aligned crop from its ``frame`` (BGR), where the tracker
+        left it out (``FaceTracker.update(crops=False)``); None for a LOST face."""
+        if self.crop is None and self.found:
+            self.crop = warp_crop(to_bgr(frame), self.matrix, self.size)
+        return self.crop
 
     def to_crop(self, points: np.ndarray) -> np.ndarray:
         """Map ``(N, 2)`` frame points into the crop (``float64``)."""

@@ -224,10 +224,12 @@ class FaceTracker:
     # -- public -------------------------------------------------------------------------------
 
     def update(
-        self, frame: np.ndarray, index: int | None = None, timestamp_ms: float | None = None
+        self, frame: np.ndarray, index: int | None = None, timestamp_ms: float | None = None, *, crops: bool = True
     ) -> FrameFaces:
         """Process the next frame; returns its faces. ``index`` defaults to a running count;
-        ``timestamp_ms`` to ``index / fps``."""
+        ``timestamp_ms`` to ``index / fps``. ``crops=False`` leaves the aligned crops out (``crop`` None
+        on present faces too): a caller that needs only some of them cuts them later with
+        :meth:`FaceObservation.cut_crop`, e.g. in another thread."""
         s = self.settings
         if index is None:
             index = self._next_index
@@ -268,7 +270,7 @@ class FaceTracker:
 
         # forget faces lost for too long
         self._tracks = [tr for tr in self._tracks if tr.lost_frames <= s.keep_lost_frames]
-        return self._emit(bgr, index, timestamp_ms, t)
+        return self._emit(bgr, index, timestamp_ms, t, crops)
 
     def run(self, frames: Iterable[np.ndarray | tuple[int, float | None, np.ndarray]]) -> Iterator[FrameFaces]:
         """Process a sequence of frames, or of ``(index, timestamp_ms, frame)`` tuples."""
@@ -440,7 +442,7 @@ class FaceTracker:
         f.reset(np.array([p.cx * p.scale, p.cy * p.scale, half * math.log(p.scale), half * p.angle]), t)
         return tr.raw.copy()
 
-    def _emit(self, bgr: np.ndarray, index: int, timestamp_ms: float | None, t: float) -> FrameFaces:
+    def _emit(self, bgr: np.ndarray, index: int, timestamp_ms: float | None, t: float, crops: bool = True) -> FrameFaces:
         s = self.settings
         size = s.template.size
         faces: list[FaceObservation] = []
@@ -448,7 +450,7 @@ class FaceTracker:
         for tr in self._tracks:
             if tr.lost_frames == 0:
                 tr.matrix = self._smoothed(tr, t)
-                crop = warp_crop(bgr, tr.matrix, size)
+                crop = warp_crop(bgr, tr.matrix, size) if crops else None
                 faces.append(_observation(tr, tr.quality, crop, size))
             else:
                 lost.append(_observation(tr, Quality.LOST, None, size))
