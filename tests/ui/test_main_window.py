@@ -307,6 +307,7 @@ def test_events_reopened_from_the_cache_are_shaded_in_their_class_colour(qtbot, 
     again = window(SAMPLE, weights=str(DEMO_WEIGHTS))
     qtbot.waitUntil(lambda: again.session.analysed, timeout=30_000)
     assert again.session.from_cache
+    assert "on spotted events · from cache" in again.status.model_label.text()  # no per-frame classes were kept
     qtbot.waitUntil(lambda: again.events_panel.table.rowCount() > 0, timeout=60_000)
     names = again.session.models.class_names
     for event, region in zip(again.session.events, again.plots.event_regions):

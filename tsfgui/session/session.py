@@ -151,7 +151,10 @@ class Session:
         self.cancel()
         self._clear()
         self.reset.emit()
-        return self._start("analysis", self._analyse, self._analysed)
+        key, path, fps, policy, models, per_frame = (self.cache_key(), self.path, self.fps, self.policy, self.models,
+                                                     self.per_frame_model)  # as they are now, for the task
+        return self._start("analysis", lambda token: self._analyse(token, key, path, fps, policy, models, per_frame),
+                           self._analysed)
 
     def cache_key(self) -> str | None:
         """The results cache's key of this recording with this model and these settings (None: no cache)."""
@@ -165,19 +168,19 @@ class Session:
         except OSError:
             return None
 
-    def _analyse(self, token: CancelToken) -> None:
-        key = self.cache_key()
+    def _analyse(self, token: CancelToken, key: str | None, path: Path, fps: float | None, policy: ReferencePolicy,
+                 models: ModelService, per_frame_model: bool) -> None:
         cached = self.cache.load(key) if key else None
         if cached is not None:  # the same file, model and settings were analysed before
             self._call(token, self._take_cached, cached)
             return
-        model = self.models.get()
-        analyzer = Analyzer(model if self.per_frame_model else None, policy=self.policy, batch_size=self.batch_size)
-        self._call(token, self._set_model, describe_model(model), device_name(analyzer.device), self.models.warning(),
+        model = models.get()
+        analyzer = Analyzer(model if per_frame_model else None, policy=policy, batch_size=self.batch_size)
+        self._call(token, self._set_model, describe_model(model), device_name(analyzer.device), models.warning(),
                    tuple(model.class_names) if model is not None else ())
         chunk: list[FrameResult] = []
         done, last = 0, time.perf_counter()
-        with open_source(self.path, fps=self.fps) as source:
+        with open_source(path, fps=fps) as source:
             total = source.info.frame_count
             try:
                 for result in analyzer.analyze(source, should_stop=lambda: token.cancelled):
@@ -224,8 +227,9 @@ class Session:
         self.finished.emit("analysis")
         key = self.cache_key() if self.keep_frames and not self.from_cache else None
         if key and self.info is not None and len(self.results) == self.info.frame_count:
-            self._start("caching", lambda token, results=list(self.results.values()), names=self.class_names:
-                        self._save_cache(token, key, results, names), lambda _: None)
+            results = list(self.results.values())
+            names = next((r.class_names for r in results if r.class_names), ())  # per-frame classes only
+            self._start("caching", lambda token: self._save_cache(token, key, results, names), lambda _: None)
 
     def _save_cache(self, token: CancelToken, key: str, results: list[FrameResult], names: tuple[str, ...]) -> None:
         try:
