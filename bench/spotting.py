@@ -32,8 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench-spotting"
 SPLITS = {"tune": [1001, 1002], "held-out": [2001, 2002, 2003],
           "talk": list(range(3001, 3011)), "classic": [101, 102, 103]}
-#: Bump when the analysis that produces the signals changes (cached signals are then recomputed).
-SIGNALS_VERSION = 2
 
 
 def identities() -> list:
@@ -89,6 +87,8 @@ def ensure_signals(video: Path) -> dict[str, np.ndarray]:
     from tsfgui.engine.spotting import SignalRecorder
     from tsfgui.io import VideoFileSource
 
+    from tsfgui.engine.flow import SIGNALS_VERSION
+
     path = video.with_name(f"{video.stem}.signals-v{SIGNALS_VERSION}.npz")
     if not path.is_file():
         started = time.perf_counter()
@@ -113,6 +113,63 @@ def truth_spans(truth: dict) -> list:
     return spans + [Span(e["onset"], e["offset"], "macro") for e in truth.get("macro_events", [])]
 
 
+def nuisances(truth: dict) -> list[tuple[str, int, int]]:
+    """The planted nuisances of a video as (cause, first frame, last frame): talking, blinks, hand passes."""
+    d = truth.get("distractors", {})
+    out = [("talking", e["onset"], e["offset"]) for e in d.get("talk", [])]
+    out += [("blink", e["onset"], e["offset"]) for e in d.get("blinks", [])]
+    return out + [("hand", a, b) for a, b in d.get("hands", [])]
+
+
+def causes(proposals: list, truth: dict) -> tuple[dict[str, int], dict[str, int]]:
+    """Why proposals are false alarms and why ground truth is missed, counted by cause.
+
+    A false alarm overlapping planted ground truth is ``late/early edges`` (IoU < 0.5 with an event of its
+    kind), ``wrong kind`` (it overlaps an event of the other kind) or else the nuisance it overlaps
+    (``talking``, ``blink``, ``hand``, within 0.2 s), or ``none`` (noise, head motion, flicker). A miss is
+    ``edges`` (a proposal of its kind overlaps it), ``kind`` (one of the other kind does), ``merged``
+    (a proposal overlapping it also overlaps another event) or ``not spotted``."""
+    from tsfgui.engine.spotting import iou
+
+    spans = truth_spans(truth)
+    near = nuisances(truth)
+    fps = float(truth["video"]["fps"])
+    pad = int(round(0.2 * fps))
+    used: set[int] = set()
+    hit: set[int] = set()
+    false, missed = {}, {}
+    for p in proposals:
+        best = max(((iou((p.onset, p.offset), (t.onset, t.offset)), j) for j, t in enumerate(spans)
+                    if j not in used and t.kind == p.kind), default=(0.0, -1))
+        if best[0] >= 0.5:
+            used.add(best[1])
+            hit.add(id(p))
+            continue
+        overlap = [t for t in spans if iou((p.onset, p.offset), (t.onset, t.offset)) > 0]
+        if any(t.kind == p.kind for t in overlap):
+            cause = "late/early edges"
+        elif overlap:
+            cause = "wrong kind"
+        else:
+            cause = next((c for c, a, b in near if p.onset <= b + pad and p.offset >= a - pad), "none")
+        false[cause] = false.get(cause, 0) + 1
+    for j, t in enumerate(spans):
+        if j in used:
+            continue
+        over = [p for p in proposals if iou((p.onset, p.offset), (t.onset, t.offset)) > 0]
+        if any(sum(iou((p.onset, p.offset), (u.onset, u.offset)) > 0 for u in spans) > 1 for p in over):
+            cause = "merged"
+        elif any(p.kind == t.kind for p in over):
+            cause = "edges"
+        elif over:
+            cause = "kind"
+        else:
+            cause = "not spotted"
+        key = f"{t.kind} {cause}"
+        missed[key] = missed.get(key, 0) + 1
+    return false, missed
+
+
 def main(argv: list[str] | None = None) -> int:
     from tsfgui.engine.megc import Span, pooled, score_video
     from tsfgui.engine.spotting import SpotSettings, spot_arrays
@@ -127,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signal", choices=["flow", "diff"], default=None,
                         help="spot on the optical flow (default) or the grey-level difference")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every proposal and ground truth")
+    parser.add_argument("--causes", action="store_true",
+                        help="count false alarms and misses by cause (talking, blink, hand, edges, kind …)")
     args = parser.parse_args(argv)
     from tsfgui.cli import _spot_settings
 
@@ -141,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     for split in args.split:
         seeds = args.seeds or SPLITS[split]
         tallies, minutes = [], 0.0
+        false_by, missed_by = {}, {}
         print(f"[{split}] seeds {', '.join(map(str, seeds))}")
         for seed in seeds:
             if faces is None and split != "classic":
@@ -156,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             o, mi, ma = tally.score(), tally.score("micro"), tally.score("macro")
             print(f"  seed {seed}: truth {mi.truth} micro + {ma.truth} macro; proposals {mi.spotted} micro + "
                   f"{ma.spotted} macro; TP {mi.hits} + {ma.hits}; overall F1 {o.f1:.2f}")
+            if args.causes:
+                false, missed = causes(proposals, truth)
+                for mine, got in ((false_by, false), (missed_by, missed)):
+                    for k, v in got.items():
+                        mine[k] = mine.get(k, 0) + v
             if args.verbose:
                 for i in intervals:
                     print(f"    spotted {i.onset}-{i.apex}-{i.offset} {i.kind} {i.region} z {i.score:.1f} {i.flags}")
@@ -166,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
             s = total.score(kind)
             print(f"[{split}] {name:7s}: truth {s.truth:3d}, proposals {s.spotted:3d}, TP {s.hits:3d} — "
                   f"precision {s.precision:.2f}, recall {s.recall:.2f}, F1 {s.f1:.2f}")
+        if args.causes:
+            print(f"[{split}] false alarms by cause: " + ", ".join(f"{k} {v}" for k, v in sorted(false_by.items())))
+            print(f"[{split}] misses by cause: " + ", ".join(f"{k} {v}" for k, v in sorted(missed_by.items())))
         spotted = total.score().spotted
         print(f"[{split}] {spotted} intervals spotted in {minutes:.1f} min: {spotted / minutes:.2f} per minute")
     return 0

@@ -58,3 +58,46 @@ def test_the_heads_similarity_motion_is_removed(face):
     assert head_only["brows"] < 0.25 and head_only["mouth"] < 0.25
     both = flow.measure(face.crop, _warp(moved_head, *_mouth_motion(face, 1.2)), face.landmarks_crop, masks)
     assert both["mouth"] > 2 * head_only["mouth"] + 0.15
+
+
+def _jumped(matrix: np.ndarray, scale: float, shift: tuple[float, float]) -> np.ndarray:
+    """``matrix`` followed by a zoom about the crop centre and a shift: a landmark fit that jumped."""
+    c = 112.0
+    zoom = np.array([[scale, 0, c - scale * c + shift[0]], [0, scale, c - scale * c + shift[1]], [0, 0, 1]])
+    return (zoom @ np.vstack([matrix, [0, 0, 1]]))[:2]
+
+
+def test_a_jump_of_the_landmark_fit_is_no_motion_when_the_reference_is_cut_like_the_frame(face, astronaut_bgr):
+    """The same still frame aligned twice, the second time by a fit 15 % larger and 5 px off (as when
+    the tracker re-detects a grainy face): each cut by its own alignment, the crops differ by a zoom the
+    flow cannot follow; the reference cut from the kept frame with the current alignment shows no motion."""
+    from tsfgui.engine.flow import FacePatches
+    from tsfgui.face import transform_points, warp_crop
+
+    jumped = _jumped(face.matrix, 1.15, (5.0, -4.0))
+    current = warp_crop(astronaut_bgr, jumped, face.size)
+    landmarks = transform_points(face.landmarks, jumped)
+    masks = region_masks(landmarks, face.size)
+    flow = RegionFlow()
+    own_alignment = flow.measure(face.crop, current, landmarks, masks)
+    patches = FacePatches()
+    patches.add(7, astronaut_bgr, face.matrix, face.size)
+    reference = patches.cut(7, jumped, face.size)
+    assert reference is not None and reference.ndim == 2
+    same_cut = flow.measure(reference, current, landmarks, masks)
+    assert max(same_cut.values()) < 0.05
+    assert own_alignment["global"] > 10 * same_cut["global"] + 0.3
+
+
+def test_face_patches_cut_like_the_crop_and_only_what_they_keep(face, astronaut_bgr):
+    from tsfgui.engine.flow import FacePatches
+
+    patches = FacePatches(keep=3, margin=0.1)
+    for index in range(5):
+        patches.add(index, astronaut_bgr, face.matrix, face.size)
+    assert len(patches) == 3 and patches.cut(0, face.matrix, face.size) is None  # the oldest went first
+    grey = cv2.cvtColor(face.crop, cv2.COLOR_BGR2GRAY).astype(int)
+    assert np.abs(patches.cut(4, face.matrix, face.size).astype(int) - grey).max() <= 1
+    far = face.matrix.copy()
+    far[:, 2] += (60.0, 0.0)  # the face 60 px away: beyond the patch's 10 % margin
+    assert patches.cut(4, far, face.size) is None

@@ -28,7 +28,7 @@ from tsfgui.model.explain import HEATMAP_KINDS, explain
 from tsfgui.face.pose import head_pose
 
 from .difference import temporal_signal
-from .flow import RegionFlow
+from .flow import FacePatches, RegionFlow
 from .pairing import FrameHistory, FrameRecord, ReferencePolicy, default_policy
 from .results import FrameResult
 
@@ -106,6 +106,7 @@ class Analyzer:
         self._previous: tuple[int, np.ndarray] | None = None
         self._source: FrameSource | None = None
         self._flow = RegionFlow()
+        self._patches = FacePatches()  # recent frames around the face: the flow's reference, cut like the frame
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -202,6 +203,7 @@ class Analyzer:
         record = FrameRecord(index, timestamp_ms, has_face=True, motion=motion)
         self._history.add(record)
         self._crops[index] = face.crop
+        self._patches.add(index, image, face.matrix, face.size)
         if self.policy.keeps(index):
             self._keep_reference(index, face.crop)
         self._trim_crops()
@@ -213,7 +215,9 @@ class Analyzer:
         masks = region_masks(face.landmarks_crop, face.size)
         signal = temporal_signal(reference_crop, face.crop, masks)
         result.diff = {"global": signal.magnitude * 255.0, **{k: v * 255.0 for k, v in signal.regions.items()}}
-        result.flow = self._flow.measure(reference_crop, face.crop, face.landmarks_crop, masks)
+        flow_reference = self._patches.cut(reference, face.matrix, face.size)
+        result.flow = self._flow.measure(reference_crop if flow_reference is None else flow_reference, face.crop,
+                                         face.landmarks_crop, masks)
         return _Pending(result, reference_crop)
 
     def _trim_crops(self) -> None:

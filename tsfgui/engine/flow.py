@@ -1,9 +1,13 @@
 """Optical-flow signals per facial region, with the head's own motion removed.
 
-For each frame the dense optical flow (OpenCV's Farnebäck) runs from the reference (onset) crop to the
-current (apex) crop. Both are aligned face crops, so most head motion is already gone; what alignment
-leaves (landmark jitter — a blink moves the eye-corner landmarks the crop is aligned on —, a little
-rotation or scale) is a similarity motion of the whole face. It is fitted to the flow on a grid of
+For each frame the dense optical flow (OpenCV's Farnebäck) runs from the reference (onset) frame to the
+current (apex) frame, both cut with the *current* frame's alignment (:class:`FacePatches` keeps the
+recent frames around the face for that): landmark jitter, a blink moving the eye-corner landmarks the
+crop is aligned on, or a landmark fit that jumps when the tracker re-detects the face then moves both
+crops alike and is no motion at all (with each frame cut by its own alignment, a jump of the fit read
+as a flow of several pixels over the whole face). Where the reference frame is no longer kept, its own
+crop is used. What remains of the head's own motion over the lag (a little rotation, translation or
+scale) is a similarity motion of the whole face. It is fitted to the flow on a grid of
 points over the face (the convex hull of the landmarks) outside the brows, eyes and mouth, which
 expressions and blinks move most, by robust least squares (Tukey's biweight: what an expression still
 moves there counts as outliers), and subtracted. The signal of a region is the mean length of the remaining flow inside it, in pixels at a
@@ -21,12 +25,16 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from tsfgui.face import similarity_lstsq
+from tsfgui.face import invert_affine, similarity_lstsq, transform_points, warp_crop
 
 from .results import DIFF_KEYS
 
 #: Names of the flow magnitudes, in the order the exports write them (the difference's keys).
 FLOW_KEYS: tuple[str, ...] = DIFF_KEYS
+
+#: Bumped whenever what the per-frame motion signals measure changes: stored signals of another version
+#: (``eval-spotting``'s, the benchmark's) are analysed again. 3: the reference cut with the frame's alignment.
+SIGNALS_VERSION = 3
 
 FACE_SIDE = 224.0
 """Magnitudes are stated in pixels at this face crop side."""
@@ -143,3 +151,57 @@ class RegionFlow:
             out[name] = float(length[region].mean()) if region.any() else float("nan")
         out["global"] = float(length[union].mean()) if union is not None and union.any() else float("nan")
         return out
+
+
+class FacePatches:
+    """Grey patches of recent frames around the face, so that a reference frame can be cut with another
+    frame's alignment matrix (:meth:`cut`). A patch is the frame under the face crop's footprint grown by
+    ``margin`` of its size on each side (the head may move that much between the two frames); at most
+    ``keep`` frames are kept (the oldest go first), whatever the video's size."""
+
+    def __init__(self, keep: int = 96, margin: float = 0.25):
+        self.keep, self.margin = keep, margin
+        # index → (x0, y0, grey patch, the region it stands for: the patch, and beyond it where it ends at
+        # the frame's border, since a crop reaching out of the frame is black there either way)
+        self._patches: dict[int, tuple[int, int, np.ndarray, tuple[float, float, float, float]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._patches)
+
+    def add(self, index: int, image: np.ndarray, matrix: np.ndarray, size: int) -> None:
+        """Keep the patch of frame ``index`` (BGR or grey) around the crop ``matrix`` (frame → crop) cuts."""
+        box = self._footprint(matrix, size)
+        h, w = image.shape[:2]
+        grow = self.margin * max(box[2] - box[0], box[3] - box[1])
+        x0, y0 = max(int(box[0] - grow), 0), max(int(box[1] - grow), 0)
+        x1, y1 = min(int(np.ceil(box[2] + grow)) + 1, w), min(int(np.ceil(box[3] + grow)) + 1, h)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return
+        patch = image[y0:y1, x0:x1]
+        patch = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY) if patch.ndim == 3 else patch.copy()
+        inf = float("inf")
+        covers = (-inf if x0 == 0 else x0, -inf if y0 == 0 else y0, inf if x1 == w else x1 - 1, inf if y1 == h else y1 - 1)
+        self._patches[index] = (x0, y0, patch, covers)
+        while len(self._patches) > self.keep:
+            del self._patches[next(iter(self._patches))]
+
+    def cut(self, index: int, matrix: np.ndarray, size: int) -> np.ndarray | None:
+        """Frame ``index`` cut with ``matrix`` (frame → ``size×size`` crop) as a grey crop, or None when
+        the frame is not kept or the crop would reach outside its patch."""
+        entry = self._patches.get(index)
+        if entry is None:
+            return None
+        x0, y0, patch, covers = entry
+        box = self._footprint(matrix, size)
+        if box[0] < covers[0] or box[1] < covers[1] or box[2] > covers[2] or box[3] > covers[3]:
+            return None
+        m = np.asarray(matrix, dtype=np.float64).copy()
+        m[:, 2] += m[:, :2] @ np.array([x0, y0], dtype=np.float64)  # patch pixel (u, v) = frame (u + x0, v + y0)
+        return warp_crop(patch, m, size)
+
+    @staticmethod
+    def _footprint(matrix: np.ndarray, size: int) -> tuple[float, float, float, float]:
+        """Bounding box (x0, y0, x1, y1) in the frame of the crop ``matrix`` cuts."""
+        corners = np.array([[0, 0], [size, 0], [0, size], [size, size]], dtype=np.float64) - 0.5
+        frame = transform_points(corners, invert_affine(matrix))
+        return float(frame[:, 0].min()), float(frame[:, 1].min()), float(frame[:, 0].max()), float(frame[:, 1].max())

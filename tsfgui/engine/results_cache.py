@@ -21,7 +21,7 @@ from tsfgui.face import FaceObservation, Quality
 from tsfgui.io.atomic import atomic_write
 from .results import DIFF_KEYS, FrameResult
 
-FORMAT = "tsfgui-results-2"  # 2: flow and pose
+FORMAT = "tsfgui-results-3"  # 2: flow and pose; 3: flow against the reference cut with the frame's alignment
 _QUALITIES = list(Quality)
 
 

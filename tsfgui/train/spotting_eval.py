@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from tsfgui.engine import Analyzer
+from tsfgui.engine.flow import SIGNALS_VERSION
 from tsfgui.engine.megc import Span, pooled, score_video, MegcTally
 from tsfgui.engine.spotting import SignalRecorder, SpotSettings, spot_arrays
 from tsfgui.io import ImageFolderSource
@@ -65,7 +66,8 @@ def evaluate(dataset: str, root: str | Path, out: str | Path, *, annotations: st
     (out / "signals").mkdir(parents=True, exist_ok=True)
     for line in found.skipped:
         report(f"skipped: {line}")
-    identity = json.loads(json.dumps(asdict(settings)))  # as stored: tuples become lists
+    # as stored (tuples become lists), with the version of the signals the intervals were spotted on
+    identity = json.loads(json.dumps({**asdict(settings), "signals_version": SIGNALS_VERSION}))
     rows, tallies = [], []
     for k, video in enumerate(found.videos, 1):
         name = _safe(video.name)
@@ -78,7 +80,7 @@ def evaluate(dataset: str, root: str | Path, out: str | Path, *, annotations: st
                 report(f"[{k}/{len(found.videos)}] {video.name}: done before")
                 continue
         report(f"[{k}/{len(found.videos)}] {video.name}: {video.folder}")
-        arrays = video_signals(video, out / "signals" / f"{name}.npz", report)
+        arrays = video_signals(video, out / "signals" / f"{name}.v{SIGNALS_VERSION}.npz", report)
         intervals = spot_arrays(arrays, video.fps, settings)
         proposals = [Span(i.onset, i.offset, i.kind) for i in intervals]
         tally = score_video(proposals, video.truth)
