@@ -184,7 +184,7 @@ def layer_figures(rounds: int) -> list[tuple[str, float, float]]:
 #: torch.profiler's operator names grouped into what they spend the time on.
 _PROFILE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("matrix products (linear, matmul, bmm, oneDNN linear)", ("linear", "addmm", "matmul", "bmm", "mm", "baddbmm",
-                                                             "_linear_pointwise", "mkldnn_linear")),
+                                                             "linear_pointwise", "mkldnn_linear")),
     ("convolutions", ("conv2d", "convolution", "convolution_pointwise", "mkldnn_convolution", "slow_conv2d_forward",
                       "thnn_conv2d", "mkldnn_convolution_pointwise")),
     ("attention (softmax, scaled dot product)", ("softmax", "scaled_dot_product_attention",
@@ -201,9 +201,10 @@ _PROFILE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def profile_table(model: TSFmicro, batch: int, device: torch.device, runs: int) -> list[tuple[str, float]]:
+def profile_table(model: TSFmicro, batch: int, device: torch.device,
+                  runs: int) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
     """torch.profiler over ``runs`` forward passes of the optimised path at ``batch``: self CPU time
-    per group of operators (share of the total), largest first; the rest as "other"."""
+    per group of operators and per operator (shares of the total), largest first."""
     from torch.profiler import ProfilerActivity, profile
 
     run = _model_run(model, batch, device, torch.float32, True)
@@ -212,7 +213,9 @@ def profile_table(model: TSFmicro, batch: int, device: torch.device, runs: int) 
         for _ in range(runs):
             run()
     totals: dict[str, float] = {}
+    operators: dict[str, float] = {}
     for event in prof.key_averages():
+        operators[event.key] = operators.get(event.key, 0.0) + event.self_cpu_time_total
         name = event.key.split("::")[-1]
         bare = name.lstrip("_")
         group = next((g for g, names in _PROFILE_GROUPS if bare in names or bare.removesuffix("_") in names), None)
@@ -220,8 +223,11 @@ def profile_table(model: TSFmicro, batch: int, device: torch.device, runs: int) 
             group = f"other ({name})" if event.self_cpu_time_total > 0 else "other"
         totals[group] = totals.get(group, 0.0) + event.self_cpu_time_total
     whole = sum(totals.values()) or 1.0
-    top = sorted(totals.items(), key=lambda kv: -kv[1])
-    return [(name, value / whole) for name, value in top]
+
+    def shares(values: dict[str, float]) -> list[tuple[str, float]]:
+        return [(name, value / whole) for name, value in sorted(values.items(), key=lambda kv: -kv[1])]
+
+    return shares(totals), shares(operators)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -347,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             out["bf16_agreement"] = agree
         except RuntimeError as exc:  # a device without bfloat16 kernels
             print(f"  bfloat16 path unavailable here: {exc}")
+    elif args.bf16 == "off":
+        print("bfloat16: not run (--bf16 off)")
     else:
         print("bfloat16: not run — no native bf16 instructions (AVX-512-BF16 or AMX) for the kernels here "
               "(absent or capped off), where it is slower than float32 (--bf16 on runs it anyway)")
@@ -359,12 +367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         out["layers"] = [{"layer": n_, "fused_ms": f, "plain_ms": p} for n_, f, p in layers]
     if args.profile and device.type == "cpu":
         for batch in args.batches:
-            table = profile_table(model, batch, device, 2 if args.quick else 3)
+            table, operators = profile_table(model, batch, device, 2 if args.quick else 3)
             print(f"where the optimised path's CPU time goes at batch {batch} (torch.profiler, self time of "
                   "each operator, all threads):")
-            for name, share in table[:12]:
-                print(f"  {100 * share:5.1f} %  {name}")
-            out.setdefault("profile", {})[str(batch)] = table
+            for name, share in table:
+                if share >= 0.001:
+                    print(f"  {100 * share:5.1f} %  {name}")
+            print("  the largest operators: " + ", ".join(f"{name} {100 * share:.1f} %"
+                                                         for name, share in operators[:10]))
+            out.setdefault("profile", {})[str(batch)] = {"groups": table, "operators": operators[:30]}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
