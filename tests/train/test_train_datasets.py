@@ -40,6 +40,22 @@ def test_casme2_layout_is_read_by_column_name(casme2_set):
     _check_bad_rows(ds, casme2_set)
 
 
+def test_a_synthetic_clip_keeps_its_class_from_the_generator_to_the_saved_model(casme2_set, tmp_path):
+    """Generator event type → sheet emotion word → dataset label index → the trained model's class name (also
+    after saving and loading): a class-order mix-up anywhere would rename a class silently."""
+    from tsfgui.model import TSFmicro, load_model
+    from tsfgui.samples import CLASSES, EVENT_TYPES
+    from tsfgui.train import model_config
+
+    ds = load_dataset("casme2", casme2_set.root, "megc3")
+    path = TSFmicro(model_config("megc3", "tiny")).save_pretrained(tmp_path / "w.safetensors")
+    names = load_model(path).class_names
+    assert tuple(names) == tuple(ds.class_names) == tuple(CLASSES)
+    event_of = {r["filename"]: r["event"] for r in _good(casme2_set)}
+    assert len(event_of) == len(ds.samples) and {names[s.label] for s in ds.samples} == set(CLASSES)
+    assert all(names[s.label] == EVENT_TYPES[event_of[s.clip]].label for s in ds.samples)
+
+
 def test_casme2_columns_in_another_order_give_the_same_samples(casme2_set, tmp_path):
     wb = openpyxl.load_workbook(casme2_set.sheet)
     rows = list(wb.active.iter_rows(values_only=True))
