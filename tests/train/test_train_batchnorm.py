@@ -67,3 +67,25 @@ def test_trained_model_keeps_the_batchnorm_statistics_of_its_training_pairs(prec
         assert not fitted.model.training
     else:  # the moving averages of augmented training batches (the authors' behaviour) are something else
         assert not any(agree)
+
+
+def test_averaged_weights_are_the_mean_of_the_last_epochs_with_their_own_statistics():
+    torch.set_num_threads(1)
+    data = PairSet(_pairs(), 32)
+    seen: list[dict[str, torch.Tensor]] = []
+
+    def keep(model, epoch):
+        seen.append({k: v.detach().clone() for k, v in model.named_parameters()})
+
+    fitted = fit(model_config("megc3", "tiny"), data, Recipe(epochs=3, batch_size=4, seed=0, average_epochs=2),
+                 weight_decay=0.0, progress=False, device=torch.device("cpu"), on_epoch=keep)
+    assert len(seen) == 3
+    changed = 0
+    for name, param in fitted.model.named_parameters():
+        torch.testing.assert_close(param, (seen[1][name] + seen[2][name]) / 2)
+        changed += not torch.equal(param, seen[2][name])
+    assert changed > 0  # not simply the last epoch's weights
+    norms = [m for m in fitted.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m, (mean, var) in zip(norms, _statistics_of(fitted.model, data)):
+        torch.testing.assert_close(m.running_mean, mean, rtol=1e-3, atol=1e-4)
+        torch.testing.assert_close(m.running_var, var, rtol=1e-3, atol=1e-4)

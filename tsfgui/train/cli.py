@@ -100,6 +100,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="re-estimate the BatchNorm statistics on the training pairs (no augmentation) before the "
                         "model is tested or saved (default on; --no-precise-bn keeps the moving averages of "
                         "training, as the authors' code; --recipe paper turns it off)")
+    r.add_argument("--average-epochs", type=int, default=0,
+                   help="the model is the average of its weights over the last N epochs (stochastic weight "
+                        "averaging; BatchNorm statistics re-estimated for it); 0 = the last epoch's (default)")
     r.add_argument("--patience", type=int, default=0,
                    help="early stopping after this many epochs without better validation UF1 (0 = fixed budget)")
     r.add_argument("--val-subjects", type=int, default=0,
@@ -251,13 +254,18 @@ def _recipe(args):
                   gamma=args.gamma, decay_epochs=args.decay_epochs, hflip=args.hflip, rotate_deg=args.rotate,
                   crop_padding=args.crop_padding, jitter=args.jitter, jitter_fraction=args.jitter_fraction,
                   report_best_epoch=args.report_best_epoch, patience=args.patience,
-                  val_subjects=args.val_subjects, seed=args.seed, device=args.device, precise_bn=args.precise_bn)
+                  val_subjects=args.val_subjects, seed=args.seed, device=args.device, precise_bn=args.precise_bn,
+                  average_epochs=args.average_epochs)
 
 
 def _check_numbers(args, usage_error) -> None:
     for name in ("epochs", "batch_size", "crop_size"):
         if getattr(args, name) < 1:
             raise usage_error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if not 0 <= args.average_epochs <= args.epochs:
+        raise usage_error(f"--average-epochs must lie between 0 and --epochs ({args.epochs}), got {args.average_epochs}")
+    if args.average_epochs and args.patience:
+        raise usage_error("--average-epochs and --patience exclude each other (an average or the best validation epoch)")
     if args.patience > 0 and args.val_subjects < 1:
         raise usage_error("--patience needs --val-subjects ≥ 1 (validation comes from training subjects only)")
 

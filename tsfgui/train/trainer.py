@@ -57,6 +57,7 @@ class Recipe:
     label_smoothing: float = 0.0
     report_best_epoch: bool = False       # also score the test fold every epoch (the optimistic figure)
     precise_bn: bool = True               # BatchNorm statistics re-estimated on the training pairs before any use
+    average_epochs: int = 0               # >0: the weights averaged over the last N epochs (SWA), without early stopping
 
     def effective_weight_decay(self, dataset: str, scheme: str) -> float:
         if self.weight_decay is not None:
@@ -195,6 +196,8 @@ def fit(config: TSFmicroConfig, train: PairSet, recipe: Recipe, *, weight_decay:
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     use_val = recipe.patience > 0 and val is not None and len(val) > 0
     best = (-1.0, 0, None)
+    averaging = recipe.average_epochs > 0 and not use_val
+    average: dict = {"sum": {}, "count": 0}
     history = []
     epoch = 0
     bar = tqdm(range(recipe.epochs), desc=desc, unit="epoch", disable=not progress, leave=False)
@@ -231,6 +234,8 @@ def fit(config: TSFmicroConfig, train: PairSet, recipe: Recipe, *, weight_decay:
                 history.append(row)
                 break
         history.append(row)
+        if averaging and epoch + 1 > recipe.epochs - recipe.average_epochs:
+            _accumulate(average, model)
         if on_epoch is not None:
             on_epoch(model, epoch + 1)
         bar.set_postfix({k: f"{v:.3f}" for k, v in row.items() if k != "epoch"})
@@ -239,8 +244,24 @@ def fit(config: TSFmicroConfig, train: PairSet, recipe: Recipe, *, weight_decay:
     if use_val and best[2] is not None:
         model.load_state_dict(best[2])
         best_epoch = best[1]
+    elif averaging and average["count"]:
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                param.copy_(average["sum"][name] / average["count"])
+        update_bn_statistics(model, train, device)   # the averaged weights need their own statistics
     model.eval()
     return FitResult(model, len(history), best_epoch, history)
+
+
+@torch.no_grad()
+def _accumulate(average: dict, model: TSFmicro) -> None:
+    """Add the model's parameters to a running sum (stochastic weight averaging)."""
+    for name, param in model.named_parameters():
+        if name in average["sum"]:
+            average["sum"][name] += param.detach()
+        else:
+            average["sum"][name] = param.detach().clone()
+    average["count"] += 1
 
 
 @torch.no_grad()
