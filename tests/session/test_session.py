@@ -84,3 +84,44 @@ def test_what_a_task_hands_over_goes_through_dispatch_and_a_replaced_analysis_ch
     assert sum(h[1] for h in heard if h[0] == "results_added") == 300
     assert session.results[120].face is not None and session.results[120].face.crop is None  # kept compact
     assert [h[1] for h in heard if h[0] == "finished"] == ["analysis"]
+
+
+def test_a_trimmed_file_that_announces_more_frames_than_it_shows_is_cached_whole(tmp_path, media):
+    """``ffmpeg -ss … -c copy`` cuts announce more frames than they decode: the finished analysis of every
+    decoded frame is cached, and re-opening the file reads it back instead of analysing it again."""
+    import subprocess
+
+    from tsfgui.engine import ResultsCache
+
+    source = media.write_ffmpeg(tmp_path / "in.mp4", ["-c:v", "libx264", "-g", "30", "-bf", "2",
+                                                      "-pix_fmt", "yuv420p"], 75)
+    trimmed = tmp_path / "trimmed.mp4"
+    subprocess.run([media.ffmpeg_exe(), "-y", "-loglevel", "error", "-ss", "0.3", "-i", str(source), "-c", "copy",
+                    str(trimmed)], check=True)
+    cache = ResultsCache(tmp_path / "cache")
+    session = Session(None, keep_frames=True, cache=cache)
+    assert session.open(trimmed) and session.info.frame_count == 75  # what the header announces
+    assert session.analyse().join(300) and session.analysed
+    decoded = len(session.results)
+    assert 0 < decoded < 75
+    assert session.close(60)
+    assert len(list(cache.directory.glob("*.npz"))) == 1, "the finished analysis was not cached"
+    again = Session(None, keep_frames=True, cache=cache)
+    assert again.open(trimmed) and again.analyse().join(300)
+    assert again.from_cache and len(again.results) == decoded
+
+
+def test_a_damaged_file_is_not_cached_so_reopening_says_the_damage_again(tmp_path, media):
+    from tsfgui.engine import ResultsCache
+
+    path = media.write_ffmpeg(tmp_path / "cut.avi", ["-c:v", "mjpeg", "-q:v", "3"], 60)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    cache = ResultsCache(tmp_path / "cache")
+    for _ in range(2):
+        session = Session(None, keep_frames=True, cache=cache)
+        heard = _listen(session)
+        assert session.open(path) and session.analyse().join(300) and session.analysed
+        assert 0 < len(session.results) < 60 and not session.from_cache
+        assert any(h[0] == "status" and "damaged" in h[1] for h in heard)
+        assert session.close(60)
+    assert not list(cache.directory.glob("*.npz"))

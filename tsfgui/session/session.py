@@ -169,17 +169,18 @@ class Session:
             return None
 
     def _analyse(self, token: CancelToken, key: str | None, path: Path, fps: float | None, policy: ReferencePolicy,
-                 models: ModelService, per_frame_model: bool) -> None:
+                 models: ModelService, per_frame_model: bool) -> bool:
+        """Analyse every frame; True when the source ended cleanly (the analysis may then be cached)."""
         cached = self.cache.load(key) if key else None
         if cached is not None:  # the same file, model and settings were analysed before
             self._call(token, self._take_cached, cached)
-            return
+            return False
         model = models.get()
         analyzer = Analyzer(model if per_frame_model else None, policy=policy, batch_size=self.batch_size)
         self._call(token, self._set_model, describe_model(model), device_name(analyzer.device), models.warning(),
                    tuple(model.class_names) if model is not None else ())
         chunk: list[FrameResult] = []
-        done, last = 0, time.perf_counter()
+        done, last, whole = 0, time.perf_counter(), True
         with open_source(path, fps=fps) as source:
             total = source.info.frame_count
             try:
@@ -191,9 +192,10 @@ class Session:
                         chunk, last = [], time.perf_counter()
             except SourceDamagedError as exc:  # the frames before the damage are kept, and it is said
                 self._call(token, self.add_results, chunk, done, total)
-                chunk = []
+                chunk, whole = [], False
                 self._call(token, self.status.emit, str(exc))
             self._call(token, self.add_results, chunk, done, total)
+        return whole and not token.cancelled
 
     def add_results(self, results: list[FrameResult], done: int | None = None, total: int | None = None) -> None:
         """Take analysed frames in (the analysis hands its batches here; ``done`` of ``total`` frames)."""
@@ -222,11 +224,13 @@ class Session:
         self._set_model(description, "from cache", self.models.warning(), tuple(names) or self.models.class_names)
         self.add_results(cached, len(cached), len(cached))
 
-    def _analysed(self, _result: None) -> None:
+    def _analysed(self, whole: bool) -> None:
         self.analysed = True
         self.finished.emit("analysis")
-        key = self.cache_key() if self.keep_frames and not self.from_cache else None
-        if key and self.info is not None and len(self.results) == self.info.frame_count:
+        # cached when every frame the file holds was analysed (a trimmed file may announce more than it has;
+        # a damaged one is analysed again on re-opening, so its damage is said again)
+        key = self.cache_key() if self.keep_frames and whole and not self.from_cache else None
+        if key:
             results = list(self.results.values())
             names = next((r.class_names for r in results if r.class_names), ())  # per-frame classes only
             self._start("caching", lambda token: self._save_cache(token, key, results, names), lambda _: None)
