@@ -93,15 +93,22 @@ def test_closing_waits_for_the_workers_off_the_gui_thread(qtbot, window, tiny_we
     w = window(SAMPLE, weights=tiny_weights)
     w.show()
     w.set_per_frame_model(True)  # the model runs in the analysis, where the test can hold it
-    free = threading.Event()
+    free, held = threading.Event(), threading.Event()
     free.set()
-    hold = w.session.models.get().head.register_forward_pre_hook(lambda module, args: free.wait(60) and None)
+
+    def wait_while_held(module, args) -> None:
+        if not free.is_set():
+            held.set()
+        free.wait(60)
+
+    hold = w.session.models.get().head.register_forward_pre_hook(wait_while_held)
     ticks: list[int] = []
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
     try:
         qtbot.waitUntil(lambda: len(w.session.results) > 10, timeout=120_000)
         free.clear()  # the analysis' next model call waits until released
+        qtbot.waitUntil(held.is_set, timeout=60_000)
         w.close()  # returns although the analysis cannot end yet
         timer.start(5)
         qtbot.wait(200)
