@@ -226,3 +226,39 @@ def test_a_project_dropped_on_the_window_opens_and_is_remembered(qtbot, sample_p
     assert not w.open_project(bad) and "not-a-project.tsfproj" in w.last_error
     assert w.queue is not None  # the open project stays open
     w.close()
+
+
+def test_closing_while_the_clip_worker_is_busy_waits_off_the_gui_thread(qtbot, sample_project):
+    """The clip worker held inside the model: closing returns at once, the window waits greyed with the
+    event loop running, and closes (the project with it) once the worker has ended."""
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    w = shown(qtbot, ReviewWindow(sample_project, coder="A"))
+    qtbot.waitUntil(lambda: w.event_view.clip is not None, timeout=30_000)
+    (models,) = w._models.values()
+    free, held = threading.Event(), threading.Event()
+
+    def wait_while_held(module, args) -> None:
+        held.set()
+        free.wait(60)
+
+    hold = models.get().head.register_forward_pre_hook(wait_while_held)
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    try:
+        key(qtbot, w, Qt.Key.Key_H)  # the heatmap: the worker runs the model, and waits there
+        qtbot.waitUntil(held.is_set, timeout=60_000)
+        w.close()
+        timer.start(5)
+        qtbot.wait(200)
+        assert ticks and not w.workers_ended and w.project is not None
+        assert w.isVisible() and not w.isEnabled() and "Closing" in w.statusBar().currentMessage()
+    finally:
+        timer.stop()
+        free.set()
+        hold.remove()
+    qtbot.waitUntil(lambda: w.workers_ended and not w.isVisible(), timeout=60_000)
+    assert w.project is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import sys
 
-from PySide6.QtCore import QObject, QProcess, Signal
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 _PROGRESS = re.compile(r"([^\r\n:|]+):\s+(\d+)%\|[^\r\n]*?(\d+)/(\d+)")
 
@@ -52,13 +52,16 @@ class ProjectAnalysis(QObject):
         self.process.finished.connect(self._finished)
         self.process.start(command[0], command[1:])
 
-    def pause(self) -> None:
-        """End the process; :meth:`start` resumes where it stopped (finished recordings are kept)."""
+    def pause(self, kill_after_ms: int = 5000) -> None:
+        """Ask the process to end (returns at once; :attr:`finished` says "paused" when it has, and it is
+        killed if it has not within ``kill_after_ms``); :meth:`start` resumes where it stopped (finished
+        recordings are kept)."""
         if self.running:
             self._paused = True
-            self.process.terminate()
-            if not self.process.waitForFinished(5000):
-                self.process.kill()
+            process = self.process
+            process.terminate()
+            QTimer.singleShot(kill_after_ms, process, lambda: process.state() != QProcess.ProcessState.NotRunning
+                              and process.kill())
 
     def _read(self) -> None:
         text = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from tsfgui.engine.event_loop import DEFAULT_SPEED, EventClip, EventWindow, LoopClock, OnsetAligner
@@ -128,17 +128,20 @@ class EventView(QWidget):
         self._magnify.connect(self._worker.magnify)
         self._explain.connect(self._worker.explain)
 
-    def close_recording(self) -> None:
-        """Stop the worker and forget the event."""
+    def close_recording(self, wait: bool = False) -> QThread | None:
+        """Stop the worker and forget the event; returns the worker's thread (None if there was none),
+        ended when ``wait`` (the window waits for it in a helper thread when it closes)."""
         self._timer.stop()
         self._ids.next()
+        thread = self._thread
         if self._worker is not None:
-            stop_worker(self._worker, self._thread)
+            stop_worker(self._worker, self._thread, wait=wait)
         self._worker = self._thread = None
         self.window = self.clip = self.magnified = self.heatmap = self.clock = None
         for item in (self.frame_item, self.crop_item, self.magnified_item, self.heatmap_item):
             item.clear()
         self.position_label.setText("no event")
+        return thread
 
     def show_event(self, event_key: object, window: EventWindow) -> None:
         """Loop ``window``; ``event_key`` names the event for the magnification cache."""

@@ -21,6 +21,7 @@ from tsfgui.project import SUFFIX, STATUSES, Change, Project, ProjectError
 from tsfgui.project.review import AgreementBoard, QueueFilter, ReviewQueue, event_key
 
 from ..recent_files import RecentFiles, settings
+from ..threads import GuiDispatcher, join_in_background
 from .analysis_process import ProjectAnalysis
 from .event_view import EventView
 from .panels import AgreementPanel, EventFields, ProjectPanel
@@ -47,6 +48,9 @@ class ReviewWindow(QMainWindow):
         self._shown_window = None
         self.undo_stack = QUndoStack(self)
         self._models: dict[str, object] = {}
+        self.workers_ended = False  # closing: the window closes once its background work has ended
+        self._closing = False
+        self._dispatch = GuiDispatcher(self)
         self._lane_events: dict[tuple[int, str], list] = {}
         self._agreement_timer = QTimer(self)  # decisions in quick succession: one recount when they pause
         self._agreement_timer.setSingleShot(True)
@@ -651,6 +655,25 @@ class ReviewWindow(QMainWindow):
         QMessageBox.information(self, "Keys", "\n".join(dict.fromkeys(lines)))
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
-        self.analysis.pause()  # finished recordings are kept; the next start resumes
-        self._close_project()
-        super().closeEvent(event)
+        """Pause the analysis (finished recordings are kept; the next start resumes) and stop the clip
+        worker; the window closes once both have ended, waited for off the GUI thread."""
+        if self.workers_ended:
+            self._close_project()
+            super().closeEvent(event)
+            return
+        event.ignore()
+        if self._closing:
+            return
+        self._closing = True
+        self.setEnabled(False)
+        self.statusBar().showMessage("Closing: waiting for the background work to stop …")
+        self.analysis.pause()
+        thread = self.event_view.close_recording()
+        join_in_background([thread.wait] if thread is not None else [], self._worker_ended, self._dispatch)
+
+    def _worker_ended(self) -> None:
+        if self.analysis.running:  # the child process says when it has ended
+            self.analysis.finished.connect(lambda *_: self._worker_ended())
+            return
+        self.workers_ended = True
+        self.close()
