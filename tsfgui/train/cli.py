@@ -90,6 +90,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="onset/apex jitter window in frames for training (0 = off; default 2)")
     r.add_argument("--jitter-fraction", type=float, default=0.0,
                    help="the authors' jitter: a window of this fraction of the onset-apex distance (e.g. 0.0375)")
+    r.add_argument("--scale-jitter", type=float, default=0.0,
+                   help="zoom both frames of a pair by a random factor in [1-S, 1+S] (default 0: off)")
+    r.add_argument("--photometric", type=float, default=0.0,
+                   help="per-pair contrast, brightness, gamma and colour-cast jitter of strength S, the same on "
+                        "both frames (e.g. 0.3; default 0: off)")
     r.add_argument("--recipe", choices=RECIPES, default="ours",
                    help="paper: the authors' values where not given on the command line (jitter window, SAMM "
                         "3-class rotation 4 and padding 4, epochs 174 CASME II / 199 SAMM and CAS(ME)^3)")
@@ -255,7 +260,8 @@ def _recipe(args):
                   crop_padding=args.crop_padding, jitter=args.jitter, jitter_fraction=args.jitter_fraction,
                   report_best_epoch=args.report_best_epoch, patience=args.patience,
                   val_subjects=args.val_subjects, seed=args.seed, device=args.device, precise_bn=args.precise_bn,
-                  average_epochs=args.average_epochs)
+                  average_epochs=args.average_epochs, scale_jitter=args.scale_jitter,
+                  photometric=args.photometric)
 
 
 def _check_numbers(args, usage_error) -> None:
@@ -264,6 +270,9 @@ def _check_numbers(args, usage_error) -> None:
             raise usage_error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if not 0 <= args.average_epochs <= args.epochs:
         raise usage_error(f"--average-epochs must lie between 0 and --epochs ({args.epochs}), got {args.average_epochs}")
+    for name in ("scale_jitter", "photometric"):
+        if not 0 <= getattr(args, name) < 1:
+            raise usage_error(f"--{name.replace('_', '-')} must lie in [0, 1), got {getattr(args, name)}")
     if args.average_epochs and args.patience:
         raise usage_error("--average-epochs and --patience exclude each other (an average or the best validation epoch)")
     if args.patience > 0 and args.val_subjects < 1:

@@ -3,7 +3,8 @@
 The recipe (:class:`Recipe`) defaults to the published one: cross-entropy, AdamW lr 8e-4, weight decay 0.6
 (0.7 for SAMM 3-class), exponential LR decay γ 0.987 during the first 50 epochs, batch 32, 200 epochs,
 the same random horizontal flip / ±3° rotation / crop-224-with-padding-15 on both frames of a pair, and the
-onset/apex jitter (training only). Evaluation always uses the annotated onset and apex.
+onset/apex jitter (training only). Options beside it (off by default): a zoom jitter and a photometric jitter
+(contrast, brightness, gamma, colour cast), each the same on both frames of a pair. Evaluation always uses the annotated onset and apex.
 
 :func:`cross_validate` writes one result file per fold (atomically), so an interrupted run resumes at the
 next unfinished fold; the pooled metrics are written when all folds are done.
@@ -50,6 +51,8 @@ class Recipe:
     crop_padding: int = 15                # at 224 px; scaled to the model's input size
     jitter: int = 2                       # frames; 0 (and no jitter_fraction) switches the jitter off
     jitter_fraction: float = 0.0          # the authors' window: this fraction of the onset–apex distance
+    scale_jitter: float = 0.0             # >0: zoom by a factor in [1 − s, 1 + s], the same on both frames
+    photometric: float = 0.0              # >0: per-pair contrast/brightness/gamma/colour jitter of this strength
     patience: int = 0                     # 0: fixed epoch budget; >0: early stopping on validation UF1
     val_subjects: int = 0                 # training subjects carved out for validation (with patience)
     seed: int = 0
@@ -140,6 +143,9 @@ def augment(onset: torch.Tensor, apex: torch.Tensor, recipe: Recipe, gen: torch.
     theta[:, 0, 1] = -sin
     theta[:, 1, 0] = sin * flip
     theta[:, 1, 1] = cos
+    if recipe.scale_jitter > 0:           # drawn only when asked, so the default recipe's draws are unchanged
+        zoom = 1 + (torch.rand(n, generator=gen) * 2 - 1) * recipe.scale_jitter
+        theta[:, :, :2] /= zoom[:, None, None]
     theta[:, 0, 2] = shift[:, 0] * 2 / w
     theta[:, 1, 2] = shift[:, 1] * 2 / h
     theta = theta.to(dev, onset.dtype)
@@ -148,6 +154,27 @@ def augment(onset: torch.Tensor, apex: torch.Tensor, recipe: Recipe, gen: torch.
     out = F.grid_sample(both, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     c = onset.shape[1]
     return out[:, :c].contiguous(memory_format=torch.channels_last), out[:, c:].contiguous(memory_format=torch.channels_last)
+
+
+def photometric_jitter(onset: np.ndarray, apex: np.ndarray, strength: float,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The same random global look on both uint8 frames of each pair: contrast ×[1 − s, 1 + s], brightness
+    ±40·s grey levels, gamma exp(±s), per-channel gain ×[1 − s/2, 1 + s/2] (a colour cast). The motion
+    between the frames is untouched; what changes is the face's appearance, which differs between people."""
+    if strength <= 0:
+        return onset, apex
+    n = len(onset)
+    contrast = rng.uniform(1 - strength, 1 + strength, n)
+    bright = rng.uniform(-40 * strength, 40 * strength, n)
+    gamma = np.exp(rng.uniform(-strength, strength, n))
+    cast = rng.uniform(1 - strength / 2, 1 + strength / 2, (n, 3))
+    both = np.stack([onset, apex], axis=1).astype(np.float32) / 255.0          # (N, 2, H, W, 3)
+    both = both ** gamma[:, None, None, None, None]
+    mean = both.mean(axis=(1, 2, 3, 4), keepdims=True)
+    both = (both - mean) * contrast[:, None, None, None, None] + mean
+    both = both * cast[:, None, None, None, :] * 255.0 + bright[:, None, None, None, None]
+    out = np.clip(both + 0.5, 0, 255).astype(np.uint8)
+    return out[:, 0], out[:, 1]
 
 
 def _tensors(model: TSFmicro, onset: np.ndarray, apex: np.ndarray, device: torch.device):
@@ -189,6 +216,7 @@ def fit(config: TSFmicroConfig, train: PairSet, recipe: Recipe, *, weight_decay:
     torch.manual_seed(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)
+    look_rng = np.random.default_rng([recipe.seed, 7])     # its own stream: the other draws stay as before
     device = device or select_device(recipe.device)
     model = TSFmicro(config).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=weight_decay)
@@ -211,6 +239,7 @@ def fit(config: TSFmicroConfig, train: PairSet, recipe: Recipe, *, weight_decay:
                 continue
             jitter = recipe.jitter > 0 or recipe.jitter_fraction > 0
             onset_u8, apex_u8 = train.batch(idx, rng if jitter else None)
+            onset_u8, apex_u8 = photometric_jitter(onset_u8, apex_u8, recipe.photometric, look_rng)
             o, a = _tensors(model, onset_u8, apex_u8, device)
             o, a = augment(o, a, recipe, gen)
             y = torch.from_numpy(train.labels[idx]).to(device)
