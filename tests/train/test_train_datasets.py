@@ -146,3 +146,28 @@ def test_casme2_cropped_variant(tmp_path):
     assert all(p.name.startswith("reg_img") for s in ds.samples for p in s.folder.iterdir())
     assert load_dataset("casme2", tmp_path, "megc3").samples[0].folder == ds.samples[0].folder  # found without the flag
     assert info.clips == 2
+
+
+def test_negative_vocabulary_without_the_dimpler_keeps_the_other_classes(tmp_path):
+    import pytest
+
+    from tsfgui.train.synthetic import NEGATIVE_VOCABULARIES, write_synthetic
+
+    kw = dict(subjects=1, clips_per_subject=15, seed=3, size=(96, 96))
+    plain = write_synthetic("casme2", tmp_path / "a", **kw)
+    swapped = write_synthetic("casme2", tmp_path / "b", negatives="no-dimpler", **kw)
+    neg = lambda info: [r["event"] for r in info.rows if r["class"] == "negative"]  # noqa: E731
+    assert neg(plain) == list(NEGATIVE_VOCABULARIES["default"][:5]) and "AU14" in neg(plain)
+    assert neg(swapped) == list(NEGATIVE_VOCABULARIES["no-dimpler"][:5]) and "AU14" not in neg(swapped)
+    assert "AU15+AU17" in neg(swapped)
+    # positives and surprises, their clips and their frames are the same in both sets
+    for r, q in zip(plain.rows, swapped.rows):
+        assert r["class"] == q["class"]
+        if r["class"] != "negative":
+            assert r["event"] == q["event"]
+            folder = lambda root, rec: root / "CASME2_RAW_selected" / rec["subject_id"] / rec["filename"]  # noqa: E731
+            frames = sorted(p.name for p in folder(tmp_path / "a", r).iterdir())
+            assert frames == sorted(p.name for p in folder(tmp_path / "b", q).iterdir())
+            assert (folder(tmp_path / "a", r) / frames[2]).read_bytes() == (folder(tmp_path / "b", q) / frames[2]).read_bytes()
+    with pytest.raises(ValueError, match="no-dimpler"):
+        write_synthetic("casme2", tmp_path / "c", negatives="calm", **kw)

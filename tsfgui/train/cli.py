@@ -67,6 +67,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--synthetic-identities", action="store_true",
                    help="synthetic: a new random rig face shape for every clip (never repeated)")
 
+    g.add_argument("--synthetic-negatives", choices=("default", "no-dimpler"), default="default",
+                   help="synthetic: the negative events (default: AU4, AU4+AU7, AU15, AU9, AU14, AU20; no-dimpler: "
+                        "AU15+AU17 instead of AU14, whose rig motion looks like a smile's)")
     m = p.add_argument_group("model")
     m.add_argument("--model-size", choices=("full", "small", "tiny"), default="full",
                    help="full: the paper's network; small: 0.8 M parameters for CPU training; tiny: "
@@ -208,7 +211,7 @@ def _load(args, usage_error):
                                 clips_per_subject=args.synthetic_clips, seed=args.seed,
                                 size=(args.synthetic_size, args.synthetic_size), progress=not args.quiet,
                                 faces=_synthetic_faces(args, usage_error), motion=args.synthetic_motion,
-                                identities=args.synthetic_identities)
+                                identities=args.synthetic_identities, negatives=args.synthetic_negatives)
             if scheme not in (None, "megc3"):
                 raise usage_error("the synthetic set has only the 3-class scheme 'megc3'")
             ds = load_dataset("casme2", root, "megc3")
