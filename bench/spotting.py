@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--causes", action="store_true",
                         help="count false alarms and misses by cause (talking, blink, hand, edges, kind …)")
     args = parser.parse_args(argv)
+    if args.seeds and len(args.split) > 1:
+        parser.error("--seeds replaces one split's seeds: give one --split with it")
     from tsfgui.cli import _spot_settings
 
     settings = _spot_settings(args.spot)

@@ -177,3 +177,56 @@ def test_a_brow_movement_during_speech_is_kept_while_the_speech_is_dropped():
     _bump(values, "brows", 650, [0.4, 1.0, 1.2, 0.9, 0.4])
     spotted = _spotted(index, reference, values)
     assert [(s.region, s.kind) for s in spotted] == [("brows", "micro")] and 650 <= spotted[0].apex <= 654
+
+
+def test_a_brow_raise_dragging_the_eyes_along_is_not_a_blink_but_a_blink_is():
+    """Blinks are told apart in pixels, not in z: the eyes' region is calmer than the brows', so a brow
+    raise that drags the skin above the eyes along can score a higher z there; but a blink moves the
+    lids more than the brows, and a brow raise the brows more than the eyes."""
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+
+    index, reference, values = _quiet_signals()
+    eyes = DIFF_KEYS.index("eyes")
+    values[6:, eyes] = 1.0 + 0.03 * np.random.default_rng(5).standard_normal(len(index) - 6)  # calm eyes
+    _bump(values, "brows", 300, [0.4, 1.0, 1.2, 0.9, 0.4])      # the brow raise …
+    _bump(values, "eyes", 300, [0.3, 0.8, 1.0, 0.7, 0.3])       # … and the eyes' region it drags along
+    _bump(values, "eyes", 900, [1.0, 3.0, 3.0, 1.0])            # a blink …
+    _bump(values, "brows", 900, [0.1, 0.5, 0.5, 0.1])           # … leaking into the brows
+    spotted = _spotted(index, reference, values)
+    assert [(s.region, 300 <= s.apex <= 304) for s in spotted] == [("brows", True)]
+
+
+def test_the_nose_the_jaw_pulls_while_talking_is_ignored_with_a_pad_around_speech():
+    index, reference, values = _quiet_signals()
+    for start in range(600, 720, 8):                            # four seconds of talking
+        _bump(values, "mouth", start, [0.6, 1.2, 0.6])
+    _bump(values, "nose", 680, [0.4, 1.0, 0.8])                 # nostrils pulled by the jaw while talking
+    _bump(values, "nose", 721, [0.4, 1.0, 0.8])                 # and as it closes after the last word
+    _bump(values, "brows", 650, [0.4, 1.0, 1.2, 0.9, 0.4])      # a brow movement during speech counts
+    assert [s.region for s in _spotted(index, reference, values)] == ["brows"]
+    unpadded = _spotted(index, reference, values, talk_pad_s=0.0, talk_around=0)
+    assert [(s.region, s.apex) for s in unpadded if s.region == "nose"] == [("nose", 722)]
+
+
+def test_the_rise_and_return_of_a_macro_expression_with_a_hold_between_are_one_interval():
+    """A brow raise held for about a second shows as two bursts against the 0.2-s reference."""
+    index, reference, values = _quiet_signals()
+    _bump(values, "brows", 300, [0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])   # the rise …
+    _bump(values, "brows", 345, [0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])   # … the return, 1.2 s later
+    (event,) = _spotted(index, reference, values)
+    assert event.kind == "macro" and event.onset <= 300 and event.offset >= 345 and 300 <= event.apex <= 308
+    assert len(_spotted(index, reference, values, pair_gap_s=1.0)) == 2
+
+
+def test_a_mouth_burst_among_short_syllables_is_speech_and_an_isolated_one_is_not():
+    """Too short a stretch to be a talking bout, but the burst has two more syllables (single-frame
+    peaks: noise on their own) within a second before it."""
+    index, reference, values = _quiet_signals()
+    _bump(values, "mouth", 1011, [0.45])                       # two short syllables …
+    _bump(values, "mouth", 1022, [0.45])
+    _bump(values, "mouth", 1036, [0.4, 0.9, 1.0, 0.5])         # … and a longer one
+    _bump(values, "mouth", 300, [0.4, 0.9, 1.0, 0.5])          # the same burst alone
+    assert [s.apex for s in _spotted(index, reference, values)] == [302]
+    assert [s.apex for s in _spotted(index, reference, values, talk_around=0)] == [302, 1038]

@@ -8,8 +8,10 @@ one or two bursts of it. The steps:
 1. **Robust z-score** of each region against a long local baseline (median and MAD over
    ``baseline_s``, evaluated every ``hop_s`` and interpolated). The window is long so that a talking
    bout or a macro-expression cannot become its own baseline; the median and MAD ignore them.
-2. **Blinks**: a run of frames where the eyes' z exceeds the threshold and, at its peak, exceeds the
-   brows' by ``blink_ratio`` is a blink; it and ``blink_pad_s`` around it are ignored.
+2. **Blinks**: a run of frames where the eyes' z exceeds the threshold and their flow, in pixels,
+   exceeds ``blink_ratio`` × the brows' is a blink; it and ``blink_pad_s`` around it are ignored. (In
+   z the calm eyes' region often outscores the brows when a brow raise drags the skin above the eyes
+   along; in pixels a blink moves the lids more than the brows, a brow movement the other way round.)
    **Whole face**: where brows, eyes, nose and mouth all exceed ``whole_face_z`` at once (a hand over
    the face, a lighting jump, the face lost), frames are ignored. What moves every region a little at
    once (noise, flicker) is removed first: each region's signal minus ``common`` × the smallest of the
@@ -19,9 +21,12 @@ one or two bursts of it. The steps:
 4. Runs of frames above ``threshold`` closer than ``merge_s`` form one candidate, which then grows on
    both sides while the score stays above ``edge`` (hysteresis: the edges of a movement are weaker than
    its middle). A candidate of a single frame is noise unless its score reaches ``strong × threshold``.
-5. **Talking** (found before step 3): mouth bursts that follow each other within ``talk_gap_s``, span
-   at least ``talk_min_s`` and show ``talk_peaks`` mouth peaks are speech; there the mouth does not
-   count, while a movement of the brows or nose during speech is still spotted.
+5. **Talking** (found before step 3): mouth bursts above ``talk_z`` that follow each other within
+   ``talk_gap_s``, span at least ``talk_min_s`` and show ``talk_peaks`` mouth peaks are speech; there,
+   and ``talk_pad_s`` around, the mouth and the nose (the jaw pulls the nostrils) do not count, while a
+   movement of the brows during speech is still spotted. A candidate led by the mouth or nose with
+   ``talk_around`` or more other mouth peaks above ``talk_z`` within ``talk_gap_s`` before and after it
+   is a syllable, not a transient, and is dropped.
 6. **Macro pairs**: the rise and the return of a longer movement are two bursts; two candidates led by
    the same region less than ``pair_gap_s`` apart whose peaks exceed ``pair_z`` are one movement.
 7. **Edges and apex**: the signal lags the movement by up to the reference lag, so onset = first frame
@@ -65,15 +70,18 @@ class SpotSettings:
     talk_gap_s: float = 1.0
     talk_min_s: float = 1.0
     talk_peaks: int = 3
+    talk_z: float = 2.5
+    talk_around: int = 2
     onset_lead_s: float = 0.133
     offset_lag_s: float = 0.2
     micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
     macro_max_s: float = 4.0
-    pair_gap_s: float = 1.0
-    pair_z: float = 8.0
+    pair_gap_s: float = 1.5
+    pair_z: float = 5.0
     min_fall_s: float = 0.2
     whole_face_z: float = 5.0
     head_speed: float = 0.5
+    talk_pad_s: float = 0.3
     regions: tuple[str, ...] = ("brows", "nose", "mouth")
 
 
@@ -225,13 +233,16 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1))
 
 
-def _blink_mask(z: dict[str, np.ndarray], settings: SpotSettings, pad: int) -> np.ndarray:
+def _blink_mask(z: dict[str, np.ndarray], raw: np.ndarray, settings: SpotSettings, pad: int) -> np.ndarray:
+    """True on blinks: runs where the eyes' z exceeds the threshold and their flow, in pixels, exceeds
+    ``blink_ratio`` × the brows' (a blink moves the lids more than the brows; a brow movement, which
+    drags the skin above the eyes along, the other way round), with ``pad`` frames around."""
     eyes = np.nan_to_num(z["eyes"], nan=-np.inf)
-    brows = np.maximum(np.nan_to_num(z["brows"], nan=0.0), 0.0)
+    eyes_px = np.nan_to_num(raw[:, DIFF_KEYS.index("eyes")], nan=0.0)
+    brows_px = np.nan_to_num(raw[:, DIFF_KEYS.index("brows")], nan=0.0)
     mask = np.zeros(len(eyes), bool)
     for first, last in _runs(eyes > settings.threshold):
-        peak = first + int(np.argmax(eyes[first:last + 1]))
-        if eyes[peak] > settings.blink_ratio * brows[peak]:
+        if eyes_px[first:last + 1].max() > settings.blink_ratio * brows_px[first:last + 1].max():
             mask[max(0, first - pad):last + 1 + pad] = True
     return mask
 
@@ -257,11 +268,13 @@ def _peaks_above(signal: np.ndarray, threshold: float) -> int:
 
 
 def _talk_mask(z: dict[str, np.ndarray], settings: SpotSettings, fps: float) -> np.ndarray:
-    """True on talking bouts: mouth bursts above the threshold chaining within ``talk_gap_s`` over at
-    least ``talk_min_s`` with ``talk_peaks`` mouth peaks or more (speech opens and closes the mouth)."""
+    """True on talking bouts: mouth bursts above ``talk_z`` chaining within ``talk_gap_s`` over at
+    least ``talk_min_s`` with ``talk_peaks`` mouth peaks or more (speech opens and closes the mouth).
+    ``talk_z`` is below the spotting threshold: where people talk most of the time the baseline itself
+    is speech, and its quieter syllables must still hold the bout together."""
     mouth = np.nan_to_num(z["mouth"], nan=-np.inf)
     mask = np.zeros(len(mouth), bool)
-    runs = _runs(mouth > settings.threshold)
+    runs = _runs(mouth > settings.talk_z)
     gap = settings.talk_gap_s * fps
     i = 0
     while i < len(runs):
@@ -270,7 +283,7 @@ def _talk_mask(z: dict[str, np.ndarray], settings: SpotSettings, fps: float) -> 
             j += 1
         first, last = runs[i][0], runs[j][1]
         if ((last - first) / fps >= settings.talk_min_s
-                and _peaks_above(mouth[max(0, first - 1):last + 2], settings.threshold) >= settings.talk_peaks):
+                and _peaks_above(mouth[max(0, first - 1):last + 2], settings.talk_z) >= settings.talk_peaks):
             mask[first:last + 1] = True
         i = j + 1
     return mask
@@ -289,10 +302,11 @@ def spot_arrays(arrays: dict[str, np.ndarray], fps: float, settings: SpotSetting
     use_flow = settings.signal == "flow" and flow is not None and np.isfinite(flow).any()
     values = flow if use_flow else arrays["diff"]
     ignore = whole_face_mask(values, fps, settings)
+    raw = values
     if settings.common > 0:
         values = common_removed(values, settings.common)
     return spot_signals(arrays["index"], arrays["reference"], values, fps, settings,
-                        labels, confidences, pose=arrays.get("pose"), ignore=ignore)
+                        labels, confidences, pose=arrays.get("pose"), ignore=ignore, raw=raw)
 
 
 def whole_face_mask(values: np.ndarray, fps: float, settings: SpotSettings) -> np.ndarray:
@@ -355,10 +369,12 @@ def _first_peak(score: np.ndarray, first: int, last: int, fraction: float = 0.6)
 def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, fps: float,
                  settings: SpotSettings, labels: Sequence[str | None] | None = None,
                  confidences: Sequence[float | None] | None = None,
-                 pose: np.ndarray | None = None, ignore: np.ndarray | None = None) -> list[SpottedInterval]:
+                 pose: np.ndarray | None = None, ignore: np.ndarray | None = None,
+                 raw: np.ndarray | None = None) -> list[SpottedInterval]:
     """:func:`spot` on arrays: frame indices, reference indices (−1: none), region signals (frames ×
-    :data:`DIFF_KEYS`: flow or difference), for the head-motion flag the pose (frames × 3), and frames
-    to ``ignore``."""
+    :data:`DIFF_KEYS`: flow or difference), for the head-motion flag the pose (frames × 3), frames
+    to ``ignore``, and the signals before the common part was removed (``raw``, for blinks; default
+    ``values``)."""
     if len(index) == 0:
         return []
     frames = lambda seconds: int(round(seconds * fps))  # noqa: E731
@@ -367,12 +383,18 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
     z = {key: robust_z(values[:, i].astype(np.float32), window, hop).astype(np.float32)
          for i, key in enumerate(DIFF_KEYS)}
     talking = _talk_mask(z, settings, fps) if "mouth" in settings.regions else np.zeros(len(index), bool)
-    if talking.any():  # during speech the mouth is not an expression's; the other regions still count
-        z["mouth"] = np.where(talking, np.nan, z["mouth"]).astype(np.float32)
+    z_mouth = z["mouth"]
+    if talking.any():  # during speech the mouth (and the nose the jaw pulls) is not an expression's;
+        pad = frames(settings.talk_pad_s)  # the brows still count
+        for first, last in _runs(talking):
+            talking[max(0, first - pad):last + 1 + pad] = True
+        for key in ("mouth", "nose"):
+            z[key] = np.where(talking, np.nan, z[key]).astype(np.float32)
     score = np.full(len(index), -np.inf, np.float32)
     for region in settings.regions:
         np.fmax(score, z[region], out=score)  # NaN (no face, no reference) never wins
-    ignored = _blink_mask(z, settings, frames(settings.blink_pad_s)) | _warmup_mask(reference, frames(settings.warmup_s))
+    raw = values if raw is None else raw
+    ignored = _blink_mask(z, raw, settings, frames(settings.blink_pad_s)) | _warmup_mask(reference, frames(settings.warmup_s))
     if ignore is not None:
         ignored |= ignore
     score = np.where(ignored, -np.inf, score)
@@ -393,6 +415,12 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
         while s[1] + 1 < len(score) and score[s[1] + 1] > settings.edge:
             s[1] += 1
     groups = [list(range(a, b + 1)) for a, b in _merged(spans)]
+    if settings.talk_around > 0:  # a mouth or nose burst among other mouth bursts is speech, not a transient
+        mouth = np.nan_to_num(z_mouth, nan=-np.inf)
+        gap = frames(settings.talk_gap_s)
+        groups = [g for g in groups if _leading_region(z, settings.regions, g) not in ("mouth", "nose")
+                  or _peaks_above(mouth[max(0, g[0] - gap):g[0]], settings.talk_z)
+                  + _peaks_above(mouth[g[-1] + 1:g[-1] + 1 + gap], settings.talk_z) < settings.talk_around]
     groups = _pair_macro(groups, z, score, settings, fps)
     speed = head_speed(pose, fps) if pose is not None else None
     intervals = []
