@@ -58,3 +58,20 @@ def test_cli_refuses_a_jitter_outside_0_to_1(flag, tmp_path, capsys):
     assert main(["eval", "--dataset", "synthetic", "--out", str(tmp_path), flag, "1.5"]) != 0
     assert not any(tmp_path.iterdir())                  # refused before any work
     assert flag in capsys.readouterr().err
+
+
+def test_weights_record_the_jitters_and_the_negative_vocabulary_they_were_trained_with():
+    import argparse
+    import types
+
+    from tsfgui.train import cli as train_cli
+
+    parser = argparse.ArgumentParser()
+    train_cli.add_eval_arguments(parser)
+    args = parser.parse_args(["--dataset", "synthetic", "--out", "x", "--synthetic-negatives", "no-dimpler",
+                              "--photometric", "0.3", "--scale-jitter", "0.1"])
+    prov = train_cli._provenance(args, types.SimpleNamespace(name="synthetic"))
+    assert prov["synthetic_set"]["negatives"] == "no-dimpler"
+    recipe = train_cli._recipe(args)
+    assert (recipe.photometric, recipe.scale_jitter) == (0.3, 0.1)
+    assert recipe.to_dict()["photometric"] == 0.3          # what the weights' provenance stores

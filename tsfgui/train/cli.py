@@ -333,6 +333,7 @@ def _provenance(args, ds) -> dict:
                                    "frame_size": args.synthetic_size, "seed": args.seed,
                                    "faces": args.synthetic_faces, "motion": args.synthetic_motion,
                                    "identities": args.synthetic_identities,
+                                   "negatives": args.synthetic_negatives,
                                    "generator": "tsfgui.samples.render_clip (CASME II layout)"})
     return prov
 
