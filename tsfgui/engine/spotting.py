@@ -76,7 +76,7 @@ class SpotSettings:
     offset_lag_s: float = 0.2
     micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
     macro_max_s: float = 4.0
-    pair_gap_s: float = 1.5
+    pair_gap_s: float = 1.0
     pair_z: float = 5.0
     min_fall_s: float = 0.2
     whole_face_z: float = 5.0
