@@ -286,6 +286,8 @@ def test_spotted_events_are_listed_shaded_jumpable_and_exported(qtbot, window, t
     assert w.badge.title.text() == event.label and event.kind in w.badge.detail.text()
     bars = dict(zip(w.session.class_names, (b.value() for b in w.badge._bars)))
     assert bars[event.label] == int(round(event.probability * 1000))
+    shown = [b.text() for b in w.badge._bars]  # only the event's class has a known probability
+    assert [text == "—" for text in shown] == [name != event.label for name in w.session.class_names], shown
     calm = next(i for i in range(300) if not any(e.onset <= i <= e.offset for e in w.session.events))
     w.seek(calm)
     qtbot.waitUntil(lambda: w.current == calm, timeout=5_000)

@@ -40,3 +40,28 @@ def test_results_without_flow_show_the_grey_level_difference_labelled_as_such(qt
     xs, ys = plots.diff_curves["mouth"].getData()
     assert dict(zip(np.round(xs * 30).astype(int), ys))[4] == pytest.approx(4.0)
     assert "apex" in plots.diff_plot.getAxis("left").labelText
+
+
+def test_two_stages_draw_each_classified_event_as_a_step_of_its_probability(qtbot):
+    from PySide6.QtGui import QColor
+
+    from tsfgui.engine.spotting import SpottedInterval
+    from tsfgui.palette import class_colour
+
+    session = Session(per_frame_model=False, keep_frames=True)
+    session.class_names = ("negative", "positive", "surprise")
+    plots = SignalPlots(session)
+    qtbot.addWidget(plots)
+    events = [SpottedInterval(30, 36, 40, "micro", 6.0, "mouth", "positive", 0.8),
+              SpottedInterval(90, 95, 99, "micro", 5.0, "brows", None, None)]  # not classified: no step
+    plots.set_events(events)
+    (step,) = plots.event_steps
+    xs, ys = step.getData()
+    assert list(xs) == pytest.approx([1.0, 41 / 30]) and list(ys) == pytest.approx([0.8, 0.8])
+    assert step.opts["pen"].color() == QColor(class_colour("positive", session.class_names))
+    assert "event" in plots.prob_plot.getAxis("left").labelText
+    plots.set_events([])
+    assert not plots.event_steps
+    session.per_frame_model = True  # the model on every frame: its own curves, no steps
+    plots.set_events(events)
+    assert not plots.event_steps and plots.prob_plot.getAxis("left").labelText == "probability"

@@ -109,6 +109,7 @@ class EmotionBadge(QWidget):
         low = confidence < LOW_CONFIDENCE
         self.detail.setText(f"{confidence:.0%}" + (" — low confidence" if low else ""))
         for bar, p in zip(self._bars, probabilities):
+            bar.setFormat("%p %")
             bar.setValue(int(round(float(p) * 1000)))
         self._set_greyed(low)
 
@@ -117,7 +118,9 @@ class EmotionBadge(QWidget):
         self.title.setText(label or "unclassified")
         self.detail.setText((f"{probability:.0%} · " if probability is not None else "") + detail)
         for name, bar in zip(self.session.class_names, self._bars):
-            bar.setValue(int(round(probability * 1000)) if name == label and probability is not None else 0)
+            known = name == label and probability is not None  # the event keeps its class's probability only
+            bar.setFormat("%p %" if known else "—")
+            bar.setValue(int(round(probability * 1000)) if known else 0)
         self._set_greyed(label is None or probability is None or probability < LOW_CONFIDENCE)
 
     def show_no_movement(self, detail: str = "") -> None:

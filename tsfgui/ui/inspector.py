@@ -103,6 +103,15 @@ class InspectorWorker(SourceWorker):
 HEATMAP_LUT = pg.colormap.get("inferno").getLookupTable(0.0, 1.0, 256)
 
 
+COLUMNS = 5  # fifteen images in three rows: each stays visible in a small dock
+
+
+def short_caption(name: str) -> str:
+    """A grid caption: "layer 1 head 2" → "L1 H2", "reference (onset)" → "onset", others as they are."""
+    name = {"reference (onset)": "onset", "current (apex)": "apex"}.get(name, name)
+    return name.replace("layer ", "L", 1).replace(" head ", " H", 1) if name.startswith("layer ") else name
+
+
 class InspectorPanel(QWidget):
     """Grid of images: reference (onset), current (apex), difference, then every heatmap."""
 
@@ -111,6 +120,8 @@ class InspectorPanel(QWidget):
         self.caption = QLabel("Step to an analysed frame to see what the model compared.")
         self.caption.setWordWrap(True)
         self.view = pg.GraphicsLayoutWidget()
+        self.view.ci.layout.setSpacing(2)
+        self.view.ci.setContentsMargins(2, 2, 2, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.caption)
         layout.addWidget(self.view, 1)
@@ -119,9 +130,13 @@ class InspectorPanel(QWidget):
 
     def _item(self, name: str, position: int) -> pg.ImageItem:
         if name not in self.items:
-            row, col = divmod(position, 3)
+            row, col = divmod(position, COLUMNS)
             box = self.view.addViewBox(row=row * 2 + 1, col=col, lockAspect=True, invertY=True, enableMouse=False)
-            self.view.addLabel(name, row=row * 2, col=col, size="8pt")
+            self.view.addLabel(short_caption(name), row=row * 2, col=col, size="8pt")
+            grid = self.view.ci.layout  # captions one line high; the images take the rest of the height
+            grid.setRowMaximumHeight(row * 2, 16)
+            grid.setRowStretchFactor(row * 2, 0)
+            grid.setRowStretchFactor(row * 2 + 1, 1)
             item = pg.ImageItem(axisOrder="row-major")
             box.addItem(item)
             self.items[name] = item

@@ -58,6 +58,7 @@ class SignalPlots(QWidget):
         self.diff_curves = {key: self._curve(self.diff_plot, DIFF_COLOURS[key], key, width=2 if key == "global" else 1)
                             for key in DIFF_KEYS}
         self.prob_curves: list[pg.PlotDataItem] = []
+        self.event_steps: list[pg.PlotDataItem] = []  # two stages: each event's class probability
         self._curve_names: tuple[str, ...] = ()  # the classes the probability curves were made for
         self.event_regions: list[pg.LinearRegionItem] = []
         self.cursors = []
@@ -144,11 +145,22 @@ class SignalPlots(QWidget):
 
     def set_events(self, events: Sequence[SpottedInterval]) -> None:
         """Shade the spotted intervals on the difference plot in the colour of their predicted class
-        among the session's class names, grey without a model."""
+        among the session's class names, grey without a model; with two stages (no per-frame
+        probabilities) each classified interval's probability is a step on the probability plot."""
         names = list(self.session.class_names)
         for region in self.event_regions:
             self.diff_plot.removeItem(region)
-        self.event_regions = []
+        for step in self.event_steps:
+            self.prob_plot.removeItem(step)
+        self.event_regions, self.event_steps = [], []
+        self.prob_plot.setLabel("left", "probability" if self.session.per_frame_model else "event's probability")
+        if not self.session.per_frame_model:
+            for e in events:
+                if e.label is not None and e.probability is not None:
+                    step = pg.PlotDataItem([e.onset / self.fps, (e.offset + 1) / self.fps], [e.probability] * 2,
+                                           pen=pg.mkPen(class_colour(e.label, names), width=3))
+                    self.prob_plot.addItem(step)
+                    self.event_steps.append(step)
         for e in events:
             colour = QColor(class_colour(e.label, names))
             colour.setAlpha(70)

@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: the demo weights)")
     parser.add_argument("--no-weights", action="store_true", help="no model: difference signals only")
     parser.add_argument("--wait-analysis", action="store_true",
-                        help="wait until the whole video is analysed and its intervals spotted and classified")
+                        help="wait until the whole video is analysed, its intervals spotted and classified, and the "
+                             "frame inspected")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the frame")
     args = parser.parse_args(argv)
     app = qt_application("screenshot")
@@ -43,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def maybe_save() -> None:
         busy = not window.session.analysed or window.session.spotting
-        if args.wait_analysis and busy:
+        shown = window.inspector_panel.shown
+        inspecting = not args.no_weights and (shown is None or shown.index != window.current)
+        if args.wait_analysis and (busy or inspecting):
             QTimer.singleShot(200, maybe_save)
             return
         window._show_frame_analysis(window.current)
