@@ -16,7 +16,19 @@ def private_results_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def no_leaked_threads(qapp):
+def collect_on_the_gui_thread(qapp):
+    """As in the app: cyclic garbage (Qt objects of earlier tests included) is collected on the GUI
+    thread only, never by an analysis thread that happens to allocate."""
+    from tsfgui.ui.gui_gc import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    yield collector
+    collector.stop()
+    collector.deleteLater()
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads(qapp, collect_on_the_gui_thread):
     """Fail a test that leaves a worker running (pool workers or Python threads it started)."""
     from PySide6.QtCore import QThreadPool
 

@@ -106,3 +106,38 @@ def test_a_failed_camera_listing_is_said_not_left_looking(qtbot, window):
     qtbot.waitUntil(lambda: w.session.last_error is not None, timeout=10_000)
     assert "permission denied on /dev/video0" in w.status.error_banner.text()
     assert "Looking for cameras" not in w.statusBar().currentMessage()
+
+
+def test_garbage_is_collected_on_the_gui_thread_only(qapp, qtbot):
+    """While the app runs, automatic collection is off; the GUI thread's timer frees cyclic garbage."""
+    import gc
+    import threading
+    import weakref
+
+    from tsfgui.ui.app import qt_application
+    from tsfgui.ui.gui_gc import GuiThreadCollector
+
+    app = qt_application()
+    collector = app.findChild(GuiThreadCollector)  # what the app installs
+    assert collector is not None and not gc.isenabled()
+
+    class Node:
+        pass
+
+    freed_on: list[str] = []
+    for _ in range(3000):  # enough cyclic garbage to pass the first generation's threshold
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+    a = Node()
+    a.self = a
+    weakref.finalize(a, lambda: freed_on.append(threading.current_thread().name))
+    del a, b
+    worker = threading.Thread(target=lambda: [Node() for _ in range(5000)], name="worker")
+    worker.start()
+    worker.join()
+    assert not freed_on  # the worker's allocations did not collect it
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=5_000)
+    assert freed_on == [threading.main_thread().name]
+    collector.stop()
+    collector.setParent(None)
+    collector.deleteLater()

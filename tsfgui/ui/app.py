@@ -41,8 +41,11 @@ def qt_application(prog: str = "tsfgui"):
         return None
     from PySide6.QtWidgets import QApplication
 
+    from .gui_gc import collect_on_gui_thread
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("tsfgui")
+    collect_on_gui_thread(app)  # no Qt object is ever freed by a collection in a worker thread
     return app
 
 
