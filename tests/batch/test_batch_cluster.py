@@ -87,12 +87,8 @@ def test_a_killed_worker_input_runs_again_and_ends_with_one_complete_frames_csv(
     assert json.loads((target / "done.json").read_text())["frames"] == FRAMES
 
 
-def test_ctrl_c_cancels_the_cluster_batch_and_a_rerun_resumes(local_ray, tmp_path):
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    write_sample_excerpt(inputs / "long.avi", 150)  # long enough that the interrupt comes before its end
-    out = tmp_path / "out"
-    address = local_ray.get_runtime_context().gcs_address
+def _interrupt_when_writing(inputs: Path, out: Path, address: str) -> subprocess.CompletedProcess:
+    """Run ``analyze --cluster`` and send it SIGINT as soon as a worker writes its first rows."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "tsfgui.cli", "analyze", str(inputs), "--out", str(out), "-q",
                              "--cluster", address], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -100,14 +96,31 @@ def test_ctrl_c_cancels_the_cluster_batch_and_a_rerun_resumes(local_ray, tmp_pat
     deadline = time.monotonic() + 120
     while not list((out / "long").glob(".frames.csv.*")) and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
-        time.sleep(0.2)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "interrupted" in err, err
+    stdout, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+def test_ctrl_c_cancels_the_cluster_batch_and_a_rerun_resumes(local_ray, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    write_sample_excerpt(inputs / "long.avi", 300)  # long enough that the interrupt comes before its end
+    address = local_ray.get_runtime_context().gcs_address
+    # on a fast machine with warm workers the input may end between its first rows and the signal: that
+    # run finished whole (checked) and another is interrupted; one that ignores Ctrl+C fails every time
+    for attempt in range(3):
+        out = tmp_path / f"out{attempt}"
+        run = _interrupt_when_writing(inputs, out, address)
+        if run.returncode == 0 and (out / "long" / "done.json").exists():
+            assert json.loads((out / "long" / "done.json").read_text())["frames"] == 300
+            continue
+        break
+    assert run.returncode == 130 and "interrupted" in run.stderr, run.stderr
     assert not (out / "long" / "done.json").exists() and not (out / "long" / "frames.csv").exists()
 
     report = analyze_batch([inputs], out, show_progress=False, cluster=address)
-    assert [o.status for o in report.outcomes] == ["done"] and report.outcomes[0].frames == 150
+    assert [o.status for o in report.outcomes] == ["done"] and report.outcomes[0].frames == 300
     assert finished_files(out)["long"] == sorted(["done.json", "frames.csv", "events.csv", "events.json",
                                                   "events_boris.xlsx", "long.eaf", "summary.png"])
 
