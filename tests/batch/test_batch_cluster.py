@@ -87,13 +87,19 @@ def test_a_killed_worker_input_runs_again_and_ends_with_one_complete_frames_csv(
     assert json.loads((target / "done.json").read_text())["frames"] == FRAMES
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """The child takes SIGINT as a terminal's Ctrl+C even when this run inherited it ignored (a suite started
+    in the background by a non-interactive shell: Python then never installs its KeyboardInterrupt handler)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_when_writing(inputs: Path, out: Path, address: str) -> subprocess.CompletedProcess:
     """Run ``analyze --cluster`` and send it SIGINT as soon as a worker starts on the input (its result
     folder appears before the first frame is read)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "tsfgui.cli", "analyze", str(inputs), "--out", str(out), "-q",
                              "--cluster", address], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 120
     while not (out / "long").is_dir() and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
