@@ -27,7 +27,7 @@ from .player import SHORTCUTS, PlayerWindow
 from .plots import SignalPlots
 from .recent_files import RecentFiles
 from .status import SessionStatus
-from .threads import GuiDispatcher, join_in_background
+from .threads import GuiDispatcher, begin_closing, join_in_background
 from .window_exports import EVENT_FILTERS, ExportController
 
 
@@ -233,12 +233,8 @@ class MainWindow(PlayerWindow):
         if self.workers_ended:
             super().closeEvent(event)
             return
-        event.ignore()
-        if self._closing:
+        if not begin_closing(self, event):
             return
-        self._closing = True
-        self.setEnabled(False)
-        self.statusBar().showMessage("Closing: waiting for the background work to stop …")
         self.live.stop()
         self.timer.stop()
         self.session.cancel()

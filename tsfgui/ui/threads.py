@@ -112,3 +112,16 @@ def join_in_background(waits: list[Callable[[], object]], done: Callable[[], Non
     thread = threading.Thread(target=run, name="closing", daemon=True)
     thread.start()
     return thread
+
+
+def begin_closing(window, event) -> bool:
+    """A window's ``closeEvent`` while its background work runs: the close is put off, the window greyed
+    with a status message; True the first time (the caller then stops its work and waits for it with
+    :func:`join_in_background`), False when closing has already begun."""
+    event.ignore()
+    if getattr(window, "_closing", False):
+        return False
+    window._closing = True
+    window.setEnabled(False)
+    window.statusBar().showMessage("Closing: waiting for the background work to stop …")
+    return True

@@ -21,7 +21,7 @@ from tsfgui.project import SUFFIX, STATUSES, Change, Project, ProjectError
 from tsfgui.project.review import AgreementBoard, QueueFilter, ReviewQueue, event_key
 
 from ..recent_files import RecentFiles, settings
-from ..threads import GuiDispatcher, join_in_background
+from ..threads import GuiDispatcher, begin_closing, join_in_background
 from .analysis_process import ProjectAnalysis
 from .event_view import EventView
 from .panels import AgreementPanel, EventFields, ProjectPanel
@@ -661,12 +661,8 @@ class ReviewWindow(QMainWindow):
             self._close_project()
             super().closeEvent(event)
             return
-        event.ignore()
-        if self._closing:
+        if not begin_closing(self, event):
             return
-        self._closing = True
-        self.setEnabled(False)
-        self.statusBar().showMessage("Closing: waiting for the background work to stop …")
         self.analysis.pause()
         thread = self.event_view.close_recording()
         join_in_background([thread.wait] if thread is not None else [], self._worker_ended, self._dispatch)
