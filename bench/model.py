@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import statistics
 import sys
 import time
@@ -72,6 +73,14 @@ def interleaved(paths: dict[str, Callable[[], object]], device: torch.device, ro
         if done >= 10 * max(rounds, 1):
             break
     return times
+
+
+def _load() -> str:
+    """The 1-minute load average (a shared machine's figures fall with it)."""
+    try:
+        return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    except OSError:
+        return "load average unknown"
 
 
 def flop_counter_gflop(model: TSFmicro, onset: torch.Tensor, apex: torch.Tensor, fast: bool) -> float:
@@ -265,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tuned = tune_allocator()
     cfg = TSFmicroConfig.tiny(label_scheme=args.label_scheme) if args.quick else TSFmicroConfig(label_scheme=args.label_scheme)
     model = TSFmicro.from_pretrained(args.weights) if args.weights else TSFmicro(cfg)
-    model = model.eval().to(device)
+    model = model.eval().to(device).fuse()  # as load_model prepares it: BatchNorms folded, weights packed
     cfg = model.config
     rounds = 2 if args.quick else args.rounds
     feats = cpu_features()
@@ -316,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths["optimised, onset embedding cached"] = _model_run(model, batch, device, torch.float32, True, True)
         times = interleaved(paths, device, rounds, args.seconds)
         mm_rate = mm_flop / statistics.median(times.pop("torch.mm")) / 1e9
-        print(f"  batch {batch}: torch.mm {mm_rate:.0f} GFLOP/s")
+        print(f"  batch {batch}: torch.mm {mm_rate:.0f} GFLOP/s; {_load()}")
         for name, t in times.items():
             gflop = cached_gflop if "cached" in name else analytic
             fps_med, fps_best = batch / statistics.median(t), batch / min(t)

@@ -217,3 +217,35 @@ def test_bfloat16_path_keeps_the_predictions(make_pair):
         low = half.forward_features(onset.bfloat16(), apex.bfloat16()).float()
     assert low.dtype == torch.float32 and low.shape == full.shape
     assert (low - full).norm() / full.norm() < 0.05
+
+
+def test_a_fused_model_packs_its_linear_weights_and_repacks_a_changed_weight(tiny_model, make_pair):
+    """fuse() marks every linear weight for oneDNN's blocked layout: the fast path then agrees with the
+    plain one, an in-place weight change (an optimiser step, load_state_dict) is packed again, and a
+    copy or a pickle of the model (process pools) works and agrees too."""
+    import copy
+    import pickle
+
+    from tsfgui.model import ops
+
+    onset, apex = make_pair(2, 32)
+    model = tiny_model.fuse()
+    qkv = model.temporal.stages[0].blocks[0].attn.qkv
+    with torch.inference_mode():
+        fast = model(onset, apex)
+        with fast_kernels(False):
+            plain = model(onset, apex)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-6)
+    if ops._HAVE_MKLDNN:
+        assert qkv.weight._tsf_packed.state is not None  # packed at its first use
+    with torch.no_grad():
+        qkv.weight.mul_(-1.5)
+    with torch.inference_mode():
+        fast = model(onset, apex)
+        with fast_kernels(False):
+            plain_changed = model(onset, apex)
+    assert not torch.allclose(plain_changed, plain)
+    torch.testing.assert_close(fast, plain_changed, rtol=1e-5, atol=1e-6)
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        with torch.inference_mode():
+            torch.testing.assert_close(twin(onset, apex), plain_changed, rtol=1e-5, atol=1e-6)

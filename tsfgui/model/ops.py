@@ -34,7 +34,7 @@ from .cpu_features import cpu_features
 
 __all__ = [
     "fast_kernels", "fast_kernels_enabled", "native_bf16", "kernel_plan", "linear", "conv2d", "attention", "attention_weights",
-    "drop_path", "rotary_cis", "apply_rotary", "nhwc_to_nchw", "nchw_to_nhwc",
+    "drop_path", "rotary_cis", "apply_rotary", "nhwc_to_nchw", "nchw_to_nhwc", "prepack_linear",
 ]
 
 _state = threading.local()
@@ -120,15 +120,65 @@ def _activate(y: torch.Tensor, act: str) -> torch.Tensor:
     raise ValueError(f"unknown activation {act!r}")
 
 
+class _PackedWeight:
+    """oneDNN's blocked copy of a linear layer's weight, kept on the weight tensor (``_tsf_packed``).
+
+    Valid while the weight keeps its storage, dtype and version (an optimiser step or ``copy_``
+    bumps the version, ``.to()`` moves the storage): :func:`linear` re-packs otherwise (a weight
+    made under ``torch.inference_mode`` has no version, so only a move is seen there). It is never
+    copied or pickled (a copy of the model packs again on first use).
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: tuple[tuple, torch.Tensor] | None = None
+
+    def __deepcopy__(self, memo: dict) -> "_PackedWeight":
+        return _PackedWeight()
+
+    def __reduce__(self):
+        return (_PackedWeight, ())
+
+
+def prepack_linear(weight: torch.Tensor) -> None:
+    """Mark ``weight`` (``out × in``) to be used in oneDNN's blocked layout by :func:`linear`'s fast
+    path: packed once at its first use (for that call's row count) instead of on every call.
+
+    On a 2-core AMD EPYC this makes the 14×14-token layers (spatial branch, last stage, head)
+    5–10 % faster at batch 1 (``bench/model.py``); the result is the same to float32 rounding.
+    """
+    if _HAVE_MKLDNN and not hasattr(weight, "_tsf_packed"):
+        weight._tsf_packed = _PackedWeight()
+
+
+def _packed(weight: torch.Tensor, rows: int) -> torch.Tensor:
+    holder = getattr(weight, "_tsf_packed", None)
+    if holder is None or not _PACK_LINEAR:
+        return weight
+    version = -1 if weight.is_inference() else weight._version  # inference tensors keep no version counter
+    key = (weight.data_ptr(), version, weight.dtype, tuple(weight.shape))
+    state = holder.state
+    if state is None or state[0] != key:
+        state = (key, torch.ops.mkldnn._reorder_linear_weight(weight.detach(), max(int(rows), 1)))
+        holder.state = state
+    return state[1]
+
+
+_PACK_LINEAR = True
+
+
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, act: str = "none",
            residual: torch.Tensor | None = None) -> torch.Tensor:
     """``act(x·Wᵀ + b) + residual`` over the last dim of ``x`` (``act`` ∈ none, gelu, swish).
 
-    With ``residual`` the activation must be ``"none"``; the fast path fuses either into the GEMM.
+    With ``residual`` the activation must be ``"none"``; the fast path fuses either into the GEMM
+    (with the weight in oneDNN's layout when :func:`prepack_linear` marked it).
     """
     if residual is not None and act != "none":
         raise ValueError("linear: residual and activation cannot be combined")
     if _onednn_ok(x, weight, bias, residual):
+        weight = _packed(weight, x.numel() // max(x.shape[-1], 1))
         if residual is not None:
             return torch.ops.mkldnn._linear_pointwise.binary(x, residual, weight, bias, "add")
         if act == "gelu":

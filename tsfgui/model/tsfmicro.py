@@ -293,13 +293,20 @@ class TSFmicro(nn.Module):
 
     # inference -----------------------------------------------------------------------------
     def fuse(self) -> "TSFmicro":
-        """Prepare for inference once: eval mode, and every BatchNorm folded into the layer before it
+        """Prepare for inference once: eval mode, every BatchNorm folded into the layer before it
         (the stem's and patch mergings' convolutions, the head's projection), so no forward pass folds
-        them again. Training mode (``.train()``) unfolds them. Returns ``self``."""
+        them again, and the linear layers' weights marked for oneDNN's blocked layout
+        (:func:`~tsfgui.model.ops.prepack_linear`). Training mode (``.train()``) unfolds them; a
+        changed weight is packed again. Returns ``self``."""
         self.eval()
         for module in self.modules():
             if module is not self and hasattr(module, "fuse"):
                 module.fuse()
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                ops.prepack_linear(module.weight)
+        if self.head.folded is not None:
+            ops.prepack_linear(self.head.folded[0])
         return self
 
     @property
