@@ -21,6 +21,12 @@ alike; compare the ratios):
 * bfloat16, only where the CPU has native bf16 instructions (or on a GPU): speed and agreement of
   its predicted classes with float32.
 
+``--cpu-time`` runs everything on one thread and times it by that thread's CPU time
+(``time.thread_time``): frames per CPU-second and the kernels' single-core efficiency against
+``torch.mm`` on one core, figures that other processes' load hardly changes (a shared 2-core machine
+makes two-thread wall-clock figures swing tenfold, the model's many short parallel regions far more
+than one large matrix product).
+
 ``--isa avx2`` runs the benchmark again in a child process with ``ATEN_CPU_CAPABILITY=avx2``,
 ``ONEDNN_MAX_CPU_ISA=AVX2`` and ``MKL_ENABLE_INSTRUCTIONS=AVX2`` (they take effect only before
 torch is imported): on an AVX-512 machine this approximates an AVX2-only CPU of the same core, and
@@ -53,6 +59,10 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+#: the clock the rounds are timed with: wall clock, or (``--cpu-time``) this thread's CPU time
+_CLOCK: Callable[[], float] = time.perf_counter
+
+
 def interleaved(paths: dict[str, Callable[[], object]], device: torch.device, rounds: int,
                 min_seconds: float) -> dict[str, list[float]]:
     """Seconds per run of each path, timed in rounds (each path once per round, after one warm-up
@@ -65,10 +75,10 @@ def interleaved(paths: dict[str, Callable[[], object]], device: torch.device, ro
     done = 0
     while done < rounds or time.perf_counter() - start < min_seconds:
         for name, fn in paths.items():
-            t0 = time.perf_counter()
+            t0 = _CLOCK()
             fn()
             _sync(device)
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(_CLOCK() - t0)
         done += 1
         if done >= 10 * max(rounds, 1):
             break
@@ -257,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ops", action="store_true", help="also time fused vs plain kernels per kind of layer")
     p.add_argument("--profile", action="store_true",
                    help="also show where the optimised path's time goes (torch.profiler, per group of operators)")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="one thread, timed by its CPU time (time.thread_time) instead of the wall clock: the "
+                        "kernels' single-core efficiency, which other processes' load hardly changes")
     p.add_argument("--quick", action="store_true", help="tiny model and short runs (smoke test)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     return p
@@ -270,6 +283,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code is not None:
             return code
     device = select_device(None if args.device == "auto" else args.device)
+    global _CLOCK
+    if args.cpu_time and device.type != "cpu":
+        print("--cpu-time measures the CPU only", file=sys.stderr)
+        return 2
+    if args.cpu_time:  # with one intra-op thread every kernel runs on the calling thread: its CPU time is theirs
+        args.threads, _CLOCK = 1, time.thread_time
     threads = configure_threads(args.threads) if device.type == "cpu" else torch.get_num_threads()
     tuned = tune_allocator()
     cfg = TSFmicroConfig.tiny(label_scheme=args.label_scheme) if args.quick else TSFmicroConfig(label_scheme=args.label_scheme)
@@ -280,10 +299,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     feats = cpu_features()
     out: dict[str, object] = {"device": str(device), "threads": threads, "torch": torch.__version__,
                               "cpu": feats.describe(), "isa_class": feats.isa_class, "isa_cap": args.isa,
-                              "allocator_tuned": tuned}
+                              "allocator_tuned": tuned, "clock": "thread CPU time" if args.cpu_time else "wall"}
 
     print(f"TSFmicro benchmark — torch {torch.__version__}, device {device}, {threads} CPU threads"
-          f"{', glibc allocator tuned' if tuned else ''}")
+          f"{', glibc allocator tuned' if tuned else ''}"
+          + ("; timed by the thread's CPU time (--cpu-time: frames per CPU-second of one core)" if args.cpu_time else ""))
     print(f"CPU: {feats.describe()}")
     if args.isa != "native":
         print(f"  instruction set capped to {args.isa.upper()} by environment on this CPU: an approximation of "
