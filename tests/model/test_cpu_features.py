@@ -36,6 +36,8 @@ def test_the_isa_class_follows_the_kernels_not_the_chip():
     assert SKYLAKE.isa_class == "avx512"
     assert ZEN3.isa_class == "avx2"
     assert replace(SKYLAKE, aten_capability="AVX2").isa_class == "avx2"  # capped
+    assert SKYLAKE.onednn_avx512 and not ZEN3.onednn_avx512
+    assert not replace(SKYLAKE, onednn_cap="AVX2").onednn_avx512  # oneDNN capped: its AVX2 kernels are chosen
     assert "AVX-512" in SKYLAKE.describe() and "native bf16 no" in SKYLAKE.describe()
 
 
@@ -48,7 +50,7 @@ x = torch.zeros(2, 4, dtype=torch.bfloat16)
 with torch.inference_mode():
     print(json.dumps({"isa": f.isa_class, "native_bf16": f.native_bf16, "ops_bf16": ops.native_bf16(),
                       "fused_bf16": ops._onednn_ok(x), "fused_fp32": ops._onednn_ok(x.float()),
-                      "has_avx512": f.has_avx512, "has_bf16": f.has_avx512_bf16 or f.has_amx,
+                      "has_avx512": f.has_avx512, "fuse_gelu": ops._FUSE_LINEAR_GELU, "has_bf16": f.has_avx512_bf16 or f.has_amx,
                       "describe": f.describe()}))
 """
 
@@ -72,3 +74,4 @@ def test_capping_the_instruction_set_to_avx2_turns_off_avx512_and_bfloat16_kerne
     assert capped["isa"] == "avx2" and "capped" in capped["describe"]
     assert capped["native_bf16"] is False and capped["ops_bf16"] is False and capped["fused_bf16"] is False
     assert capped["fused_fp32"] is True  # float32 keeps the fused oneDNN kernels: faster on AVX2 too
+    assert native["fuse_gelu"] is here.has_avx512 and capped["fuse_gelu"] is False

@@ -249,3 +249,19 @@ def test_a_fused_model_packs_its_linear_weights_and_repacks_a_changed_weight(tin
     for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         with torch.inference_mode():
             torch.testing.assert_close(twin(onset, apex), plain_changed, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("fuse_gelu", [True, False])
+def test_linear_gelu_fused_or_after_gives_the_plain_result(fuse_gelu, monkeypatch, tiny_model, make_pair):
+    """The linear layers' GELU runs fused into oneDNN's product (AVX-512) or in place after it (AVX2
+    only): both choices give what the plain path gives, whichever this machine picks."""
+    from tsfgui.model import ops
+
+    monkeypatch.setattr(ops, "_FUSE_LINEAR_GELU", fuse_gelu)
+    onset, apex = make_pair(2, 32)
+    model = tiny_model.fuse()
+    with torch.inference_mode():
+        fast = model(onset, apex)
+        with fast_kernels(False):
+            plain = model(onset, apex)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-6)

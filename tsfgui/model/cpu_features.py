@@ -102,6 +102,16 @@ class CpuFeatures:
         return _ONEDNN_ORDER.index(cap) >= _ONEDNN_ORDER.index("AVX512_CORE_BF16")
 
     @property
+    def onednn_avx512(self) -> bool:
+        """AVX-512 present and not capped off for oneDNN (its linear layers and convolutions)."""
+        if not self.has_avx512:
+            return False
+        cap = self.onednn_cap.upper()
+        if cap in ("", "ALL", "DEFAULT"):
+            return True
+        return cap in _ONEDNN_ORDER and _ONEDNN_ORDER.index(cap) >= _ONEDNN_ORDER.index("AVX512_CORE")
+
+    @property
     def isa_class(self) -> str:
         """``avx512`` or ``avx2`` (or ``other``): the class of kernels the model runs on here."""
         if self.avx512_usable:

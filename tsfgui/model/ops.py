@@ -167,6 +167,12 @@ def _packed(weight: torch.Tensor, rows: int) -> torch.Tensor:
 
 _PACK_LINEAR = True
 
+#: Whether a linear layer's GELU runs as oneDNN's fused epilogue (erf form, the same function as
+#: ``F.gelu``). With AVX-512 the epilogue costs less than a separate pass; with AVX2 only it costs more
+#: than the product alone plus ATen's in-place GELU — 0.3–1.2 ms per TSFmicro layer on one core of the
+#: AMD EPYC capped to AVX2 (``bench/model.py --ops`` prints both) — so the choice follows oneDNN's ISA.
+_FUSE_LINEAR_GELU = cpu_features().onednn_avx512
+
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, act: str = "none",
            residual: torch.Tensor | None = None) -> torch.Tensor:
@@ -181,8 +187,10 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
         weight = _packed(weight, x.numel() // max(x.shape[-1], 1))
         if residual is not None:
             return torch.ops.mkldnn._linear_pointwise.binary(x, residual, weight, bias, "add")
-        if act == "gelu":
+        if act == "gelu" and _FUSE_LINEAR_GELU:
             return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "gelu", [], "none")
+        if act == "gelu":
+            return torch.ops.aten.gelu_(torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], ""))
         return torch.ops.mkldnn._linear_pointwise(x, weight, bias, act, [], "")
     y = _activate(F.linear(x, weight, bias), act)
     return y if residual is None else y + residual
@@ -193,7 +201,9 @@ def kernel_plan() -> dict[str, str]:
     fused = _HAVE_MKLDNN and fast_kernels_enabled()
     return {
         "cpu": cpu_features().isa_class,
-        "linear": "oneDNN, activation/residual fused" if fused else "F.linear (MKL)",
+        "linear": ("oneDNN, packed weights, residual fused, GELU " +
+                   ("fused" if _FUSE_LINEAR_GELU else "in place after (cheaper without AVX-512)"))
+                  if fused else "F.linear (MKL)",
         "conv + activation": "oneDNN, activation fused" if fused else "F.conv2d",
         "conv alone, depthwise conv + residual": "F.conv2d (oneDNN via ATen), residual added in place",
         "attention": "F.scaled_dot_product_attention" if fast_kernels_enabled() else "explicit softmax(QKᵀ)V",
