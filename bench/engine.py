@@ -38,11 +38,43 @@ def _make_video(path: Path, minutes: float) -> int:
     return memory.make_video(path, minutes)
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (all its threads) and of its children that have ended (the tracking process)."""
+    import os
+
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
+
+
 def _timed(run):
-    """``run()``'s result and the CPU seconds this process (all its threads) spent in it."""
-    cpu = time.process_time()
+    """``run()``'s result and the CPU seconds this process and its children spent in it."""
+    cpu = _cpu()
     out = run()
-    return out, time.process_time() - cpu
+    return out, _cpu() - cpu
+
+
+def _reset_peak_memory() -> bool:
+    """Start this process' peak resident memory afresh (Linux: ``/proc/self/clear_refs``); False where it cannot."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_memory_mb() -> tuple[float, float]:
+    """Peak resident memory (MB) of this process since the last reset (or since it started), and the largest
+    of its children that have ended."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def _report(name: str, outcome, seconds_of_video: float, cpu: float) -> None:
@@ -58,7 +90,7 @@ def _report(name: str, outcome, seconds_of_video: float, cpu: float) -> None:
     for stage, secs in outcome.stages.items():
         if secs > 0.0005:
             name = stage if stage == STAGE1 or STAGE1 not in outcome.stages or stage not in _INSIDE_STAGE1 \
-                else f"  {stage}{' (own thread, overlapped)' if stage == 'face tracking' else ''}"
+                else f"  {stage}{' (overlapped: own process or thread)' if stage == 'face tracking' else ''}"
             print(f"    {name:<52} {secs:8.2f} s {100 * secs / total:5.1f} %  "
                   f"({1000 * secs / outcome.frames:6.2f} ms/frame)")
 
@@ -80,20 +112,21 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
 
     def run(search_every: int | None, threads: int) -> tuple[float, float]:
         settings = TrackerSettings() if search_every is None else TrackerSettings(search_every=search_every)
-        analyzer = Analyzer(None, tracker=FaceTracker(settings))
+        analyzer = Analyzer(None, tracker=FaceTracker(settings), tracking_process=threads == 4)
         with VideoFileSource(clip) as source:
-            start, cpu = time.perf_counter(), time.process_time()
-            results = {3: lambda: analyzer.analyze(source), 2: lambda: analyzer.run(read_ahead(source)),
-                       1: lambda: analyzer.run(iter(source))}[threads]()
+            start, cpu = time.perf_counter(), _cpu()
+            results = {4: lambda: analyzer.analyze(source), 3: lambda: analyzer.analyze(source),
+                       2: lambda: analyzer.run(read_ahead(source)), 1: lambda: analyzer.run(iter(source))}[threads]()
             for _ in results:
                 pass
-            total, cpu = time.perf_counter() - start, time.process_time() - cpu
-        if search_every is None and threads == 3:
+            total, cpu = time.perf_counter() - start, _cpu() - cpu
+        if search_every is None and threads == 4:
             cpu_figures.append((cpu, analyzer.stats.face_cpu_seconds, analyzer.stats.signal_cpu_seconds))
         return total, analyzer.stats.face_seconds
 
-    variants = {"stage 1 as analyze runs it (3 threads)": (None, 3),
-                "whole-frame detection at every scheduled one (before)": (1, 3),
+    variants = {"stage 1 as analyze runs it (tracking process)": (None, 4),
+                "decoding and tracking in threads (before)": (None, 3),
+                "whole-frame detection at every scheduled one (before)": (1, 4),
                 "tracking in the analysis thread (before)": (None, 2),
                 "decoding in the analysis thread too": (None, 1)}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
@@ -101,7 +134,7 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
         for name, (search, ahead) in variants.items():
             times[name].append(run(search, ahead))
     print(f"  stage 1 without the model on these {frames} frames, {rounds} alternated rounds (medians):")
-    base = statistics.median(t for t, _ in times["stage 1 as analyze runs it (3 threads)"])
+    base = statistics.median(t for t, _ in times["stage 1 as analyze runs it (tracking process)"])
     for name, pairs in times.items():
         total, face = statistics.median(t for t, _ in pairs), statistics.median(f for _, f in pairs)
         print(f"    {name:<55} {1000 * total / frames:6.1f} ms/frame (tracking {1000 * face / frames:5.1f}), "
@@ -109,9 +142,9 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
     process, track, signals = (1000 * statistics.median(c[k] for c in cpu_figures) / frames for k in range(3))
     bound = max(track, signals, process / 2)
     print(f"  CPU time per frame, as analyze runs it (medians; CPU time grows far less with the load than wall "
-          f"time): {process:.1f} ms in all threads — tracking thread {track:.1f} ms, signals thread {signals:.1f} "
-          f"ms, decoding and the rest {process - track - signals:.1f} ms.")
-    print(f"  On 2 otherwise idle cores like these the busiest thread or half the total bounds the rate: "
+          f"time): {process:.1f} ms in both processes — tracking {track:.1f} ms, signals {signals:.1f} "
+          f"ms, decoding, hand-over and the rest {process - track - signals:.1f} ms.")
+    print(f"  On 2 otherwise idle cores like these the busier process or half the total bounds the rate: "
           f"{bound:.1f} ms/frame ≈ {1000 / 30 / bound:.1f}× real time at 30 fps (an estimate from CPU time, "
           "not a wall-clock measurement; the GIL and shared caches can only lower it)")
 
@@ -160,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds of video for the two-stage vs per-frame-model comparison (0: skip; default 10)")
     parser.add_argument("--parts-seconds", type=float, default=10.0,
                         help="seconds of video for stage 1 with and without each speed-up (0: skip; default 10)")
+    parser.add_argument("--compare-rounds", type=int, default=0,
+                        help="then analyse the video again this many times with tracking in threads (before) and "
+                             "in a child process, alternated (default 0)")
     parser.add_argument("--isa", choices=("native", "avx2", "avx512"), default="native",
                         help="cap torch, oneDNN and MKL to this instruction set (default: what the CPU has)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when present)")
@@ -175,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             return code
     import torch
 
-    from tsfgui.batch.one_input import analyze_one
+    from tsfgui.batch.one_input import STAGE1, analyze_one
     from tsfgui.model import TSFmicro, available_cpus
 
     print(f"CPU: {cpu_features().describe()}; {available_cpus()} CPUs, torch {torch.__version__}; {_load()} "
@@ -190,15 +226,26 @@ def main(argv: list[str] | None = None) -> int:
         frames = _make_video(video, args.minutes)
         print(f"input: {frames} frames of 640×480 at 30 fps ({args.minutes:g} min, MJPG), model "
               f"{'from ' + args.weights if args.weights else 'full TSFmicro, random weights'}")
+        reset = _reset_peak_memory()
         outcome, cpu = _timed(lambda: analyze_one(video, Path(tmp) / "two-stage", model=model,
                                                   weights=args.weights, settings=settings, device=args.device))
         _report("two-stage analysis (the default)", outcome, frames / 30.0, cpu)
         import json
-        import resource
 
         events = json.loads((outcome.out_dir / "events.json").read_text())["events"]
-        print(f"    {len(events)} spotted intervals, each classified by the model; peak resident memory of this "
-              f"process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; {_load()}")
+        mine, child = _peak_memory_mb()
+        print(f"    {len(events)} spotted intervals, each classified by the model; peak resident memory "
+              f"{'during the analysis' if reset else 'of this process'} {mine:.0f} MB, of the tracking process "
+              f"{child:.0f} MB; {_load()}")
+        for round_ in range(args.compare_rounds):
+            print(f"  round {round_ + 1} of {args.compare_rounds}, alternated, same video ({_load()}):")
+            for name, in_process in (("decoding and tracking in threads (before)", False),
+                                     ("decoding and tracking in a child process", None)):
+                out, cpu = _timed(lambda: analyze_one(video, Path(tmp) / f"compare-{round_}-{in_process}", model=model,
+                                                      weights=args.weights, settings=settings, device=args.device,
+                                                      tracking_process=in_process))
+                print(f"    {name:<45} {frames / 30.0 / out.seconds:5.2f}× real time, {out.seconds:6.1f} s, "
+                      f"{cpu:6.1f} CPU-s; stage 1 {1000 * out.stages[STAGE1] / out.frames:5.2f} ms/frame")
         if args.per_frame_seconds > 0:
             clip = Path(tmp) / "clip.avi"
             clip_frames = _make_video(clip, args.per_frame_seconds / 60.0)

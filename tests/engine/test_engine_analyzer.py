@@ -165,6 +165,32 @@ def test_tracking_in_its_own_thread_gives_the_same_results_and_stops_its_threads
     assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
 
 
+def test_tracking_in_a_child_process_gives_the_same_results_and_stops_it(tmp_path, media, tracker):
+    """analyze() may decode and track in a child process (long inputs by default): every figure is the
+    one of the threads, and a cancelled analysis leaves no child behind."""
+    import multiprocessing as mp
+
+    clip = media.sample_clip(tmp_path / "face.avi", 60)
+    runs = {}
+    for in_process in (False, True):
+        with VideoFileSource(clip) as source:
+            analyzer = Analyzer(None, tracker=fresh(tracker), tracking_process=in_process)
+            runs[in_process] = list(analyzer.analyze(source))
+            assert analyzer.stats.face_cpu_seconds > 0
+    assert [r.index for r in runs[True]] == list(range(60))
+    for a, b in zip(runs[False], runs[True]):
+        assert (a.diff, a.flow, a.pose, a.reference_index) == (b.diff, b.flow, b.pose, b.reference_index)
+        assert np.array_equal(a.face.landmarks, b.face.landmarks) and np.array_equal(a.face.crop, b.face.crop)
+    assert runs[True][-1].flow  # the comparison compared something
+    with VideoFileSource(clip) as source:
+        done = []
+        for result in Analyzer(None, tracker=fresh(tracker), tracking_process=True).analyze(
+                source, should_stop=lambda: len(done) >= 12):
+            done.append(result.index)
+    assert done == list(range(len(done))) and 12 <= len(done) <= 12 + 8  # the frames in hand are finished
+    assert not [p for p in mp.active_children() if p.name == "tsfgui-tracking"]
+
+
 def test_live_gate_drops_stale_frames_instead_of_queueing(model, tracker):
     with VideoFileSource(SAMPLE) as source:
         gate = LatestFrame(source, realtime=True)
@@ -247,9 +273,10 @@ def test_results_cache_round_trip_and_key(model, sample_frames, tracker, tmp_pat
     assert cache.load(key) is None  # an unusable entry is a miss, not a crash
 
 
-def test_every_result_before_a_damaged_end_reaches_the_consumer(tmp_path, media, tracker):
+@pytest.mark.parametrize("in_process", [False, True], ids=["threads", "tracking process"])
+def test_every_result_before_a_damaged_end_reaches_the_consumer(tmp_path, media, tracker, in_process):
     """A 98-frame MP4 without a face in view, cut short: no batch ever fills, and the results of every
-    decoded frame still come out before the damage is raised."""
+    decoded frame still come out before the damage is raised (as itself, from the tracking process too)."""
     from tsfgui.io import SourceDamagedError
 
     path = media.write_ffmpeg(tmp_path / "cut.mp4", ["-c:v", "libx264", "-g", "10", "-movflags", "+faststart",
@@ -258,9 +285,9 @@ def test_every_result_before_a_damaged_end_reaches_the_consumer(tmp_path, media,
     path.write_bytes(data[: int(len(data) * 0.9)])
     results = []
     with VideoFileSource(path) as source, pytest.raises(SourceDamagedError) as err:
-        for result in Analyzer(None, tracker=fresh(tracker), batch_size=8).analyze(source):
+        for result in Analyzer(None, tracker=fresh(tracker), batch_size=8, tracking_process=in_process).analyze(source):
             results.append(result)
-    assert err.value.frames_delivered > 50
+    assert err.value.frames_delivered > 50 and "damaged" in str(err.value)
     assert [r.index for r in results] == list(range(err.value.frames_delivered))
     assert all(r.status == "no face" for r in results)
 

@@ -69,8 +69,10 @@ def _identity(source: Path, weights: str | None, settings: dict) -> dict:
 
 
 def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None, settings: dict,
-                device: str | None = None, progress: Callable[[int, int | None], None] | None = None) -> InputOutcome:
-    """Analyse one input into ``out_dir`` (skipped when its ``done.json`` matches)."""
+                device: str | None = None, progress: Callable[[int, int | None], None] | None = None,
+                tracking_process: bool | None = None) -> InputOutcome:
+    """Analyse one input into ``out_dir`` (skipped when its ``done.json`` matches). ``tracking_process``:
+    where stage 1 decodes and tracks (see :class:`~tsfgui.engine.Analyzer`; the results are the same)."""
     start = time.perf_counter()
     identity = _identity(source_path, weights, settings)
     done_file = out_dir / "done.json"
@@ -89,7 +91,7 @@ def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None,
     with open_source(source_path, fps=fps) as source:
         announced = source.info.frame_count
         analyzer = Analyzer(model if per_frame else None, policy=RollingLag(lag_s=settings["lag_s"]),
-                            batch_size=settings["batch_size"], device=device)
+                            batch_size=settings["batch_size"], device=device, tracking_process=tracking_process)
         names = analyzer.class_names  # the per-frame probability columns: none in the two-stage default
         recorder = SignalRecorder()
         boxes = FaceBoxes()  # stage 2 landmarks the tracked face instead of detecting it again

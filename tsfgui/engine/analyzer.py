@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from tsfgui.face import FaceObservation, FaceTracker, FrameFaces, detect_and_align, region_masks
+from tsfgui.face.tracking_process import can_track_in_process, track_in_process
 from tsfgui.io import Frame, FrameSource
 from tsfgui.io.read_ahead import read_ahead
-from tsfgui.model import TSFmicro, configure_threads, select_device, tune_allocator
+from tsfgui.model import TSFmicro, available_cpus, configure_threads, select_device, tune_allocator
 from tsfgui.model.explain import HEATMAP_KINDS, explain
 
 from tsfgui.face.pose import head_pose
@@ -38,6 +39,9 @@ FLUSH_FRAMES = 32
 FLUSH_SECONDS = 1.0
 #: Frames the tracking thread of :meth:`Analyzer.analyze` may run ahead of the signals.
 TRACK_AHEAD = 4
+#: Sources of at least this many frames are decoded and tracked in a child process by default: starting
+#: it (a fresh Python with OpenCV and dlib's models) costs about a second, which shorter inputs do not repay.
+PROCESS_MIN_FRAMES = 300
 
 
 @dataclass
@@ -77,20 +81,26 @@ class Analyzer:
     ``heatmaps`` lists the explanations computed for every analysed frame (``attention``,
     ``rollout``, ``gradcam``); a plain run computes none, and :meth:`explain` gives them for one
     frame on request. ``device`` defaults to CUDA when present, else the CPU; ``reserve_cpus``
-    leaves cores to other work (live use: the camera reader and the UI).
+    leaves cores to other work (live use: the camera reader and the UI). ``tracking_process``: decode and
+    track in a child process in :meth:`analyze` (True), in threads of this one (False), or the child where it
+    pays (None: a video file or frame folder of at least :data:`PROCESS_MIN_FRAMES` frames, two CPUs or more
+    for this analysis, a tracker that has followed no frame yet); the results are the same either way.
     """
 
     def __init__(self, model: TSFmicro | None = None, *, tracker: FaceTracker | None = None,
                  policy: ReferencePolicy | None = None, batch_size: int = 8, heatmaps: Sequence[str] = (),
-                 device: str | torch.device | None = None, embedding_cache: int = 64, reserve_cpus: int = 0):
+                 device: str | torch.device | None = None, embedding_cache: int = 64, reserve_cpus: int = 0,
+                 tracking_process: bool | None = None):
         unknown = set(heatmaps) - set(HEATMAP_KINDS)
         if unknown:
             raise ValueError(f"unknown heatmap kind(s) {sorted(unknown)}; choose from {', '.join(HEATMAP_KINDS)}")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.device = select_device(device)
+        self.tracking_process = tracking_process
+        self._cpus = max(available_cpus() - reserve_cpus, 1)
         if self.device.type == "cpu":
-            configure_threads(reserve=reserve_cpus)
+            self._cpus = configure_threads(reserve=reserve_cpus)
             tune_allocator()  # reuse the model's multi-MB buffers instead of re-faulting them each pass
         self.model = model.eval().to(self.device) if model is not None else None
         self.tracker = tracker or FaceTracker()
@@ -123,9 +133,11 @@ class Analyzer:
             frames: Iterable[Frame] = (source.read(i) for i in range(start, end))
             yield from self.run(frames, should_stop=should_stop)
             return
-        # three threads in a pipeline: decoding (its own decoder: read() stays free), face tracking,
-        # and the signals and the model here; OpenCV, dlib's detector and numpy release the GIL
-        tracked = read_ahead(self._tracked(read_ahead(source), should_stop), depth=TRACK_AHEAD)
+        if self._in_process(source):  # decoding and tracking in a child: dlib holds the GIL, a thread barely overlaps
+            tracked = self._tracked_in_process(source, should_stop)
+        else:  # three threads in a pipeline: decoding (its own decoder: read() stays free), face tracking,
+            # and the signals and the model here
+            tracked = read_ahead(self._tracked(read_ahead(source), should_stop), depth=TRACK_AHEAD)
         try:
             yield from self._run_tracked(tracked, should_stop)
         finally:
@@ -138,6 +150,25 @@ class Analyzer:
         When the frames end with an error (a damaged file), the results of every frame before it are
         yielded first, then the error is raised."""
         yield from self._run_tracked(self._tracked(frames, should_stop), should_stop)
+
+    def _in_process(self, source: FrameSource) -> bool:
+        if self.tracking_process is False or not self.tracker.fresh or not can_track_in_process(source):
+            return False
+        if self.tracking_process:
+            return True
+        return self._cpus >= 2 and (source.info.frame_count or 0) >= PROCESS_MIN_FRAMES
+
+    def _tracked_in_process(self, source: FrameSource,
+                            should_stop: Callable[[], bool] | None) -> Iterator[tuple[Frame, FrameFaces]]:
+        """Each frame with its faces from the tracking process (its time counted in ``stats``)."""
+        tracked = track_in_process(source, self.tracker.settings, should_stop=should_stop)
+        try:
+            for item in tracked:
+                self.stats.face_seconds += item.seconds
+                self.stats.face_cpu_seconds += item.cpu_seconds
+                yield item.frame, item.faces
+        finally:
+            tracked.close()  # stops the child at once when the consumer stops early
 
     def _tracked(self, frames: Iterable[Frame],
                  should_stop: Callable[[], bool] | None) -> Iterator[tuple[Frame, FrameFaces]]:

@@ -221,6 +221,11 @@ class FaceTracker:
         if not hasattr(self, "_ids"):
             self._ids = itertools.count()
 
+    @property
+    def fresh(self) -> bool:
+        """True when it has followed no frame since it was made or :meth:`reset`."""
+        return not self._tracks and self._next_index == 0
+
     # -- public -------------------------------------------------------------------------------
 
     def update(

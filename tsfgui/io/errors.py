@@ -17,6 +17,9 @@ class SourceDamagedError(SourceError):
         super().__init__(message)
         self.frames_delivered = frames_delivered
 
+    def __reduce__(self):  # pickled whole: it crosses from a decoding process to the analysis
+        return type(self), (str(self), self.frames_delivered)
+
 
 class FrameIndexError(SourceError, IndexError):
     """A frame index outside the source's range was asked for."""

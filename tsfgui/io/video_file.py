@@ -129,6 +129,10 @@ class VideoFileSource(FrameSource):
         i = self.info
         return f"VideoFileSource('{self.path}', {i.width}x{i.height}, {i.fps:g} fps, {i.frame_count} frames)"
 
+    def __getstate__(self) -> dict:
+        """Pickled without its open decoder (another process opens its own)."""
+        return {**self.__dict__, "_seek_cap": None, "_next_pos": 0, "_last": None}
+
     def __iter__(self) -> Iterator[Frame]:
         cap = _open_capture(self.path)
         index = 0
