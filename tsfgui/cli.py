@@ -169,11 +169,11 @@ def _spot_settings(pairs: Sequence[str]):
     """:class:`SpotSettings` from ``KEY=VALUE`` strings (``--spot threshold=3.5``), each checked."""
     from dataclasses import fields, replace
 
-    from tsfgui.engine.spotting import SpotSettings
+    from tsfgui.engine.spotting import SIGNALS, SpotSettings
 
     settings = SpotSettings()
     known = {f.name: type(getattr(settings, f.name)) for f in fields(SpotSettings) if f.name != "regions"}
-    choices = {"signal": ("flow", "diff")}
+    choices = {"signal": SIGNALS}
     for pair in pairs:
         key, sep, text = pair.partition("=")
         key = key.strip().replace("-", "_")

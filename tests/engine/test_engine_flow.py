@@ -101,3 +101,51 @@ def test_face_patches_cut_like_the_crop_and_only_what_they_keep(face, astronaut_
     far = face.matrix.copy()
     far[:, 2] += (60.0, 0.0)  # the face 60 px away: beyond the patch's 10 % margin
     assert patches.cut(4, far, face.size) is None
+
+
+def test_patch_motion_finds_a_small_movement_that_a_region_mean_dilutes():
+    """A movement of one small patch of the brows (an inner brow) stands far above the patches' own
+    noise, while the brows' mean flow hardly changes; noise alone stays near zero."""
+    from tsfgui.engine.flow import PatchMotion
+
+    rng = np.random.default_rng(0)
+    side = 112
+    masks = {"brows": np.zeros((side, side), bool), "mouth": np.zeros((side, side), bool)}
+    masks["brows"][20:44, 16:96] = True
+    masks["mouth"][70:96, 30:82] = True
+    patches = PatchMotion()
+    noise = lambda: rng.normal(0, 0.3, (side, side, 2)).astype(np.float32)  # noqa: E731
+    assert patches.measure(noise(), masks, 0.0) == {}  # no baseline yet
+    quiet = [patches.measure(noise(), masks, 33.3 * i) for i in range(1, 300)]
+    moved_flow = noise()
+    moved_flow[24:36, 40:52, 1] += 1.0  # 12×12 px of the brows move 1 px down
+    moved = patches.measure(moved_flow, masks, 33.3 * 300)
+    assert max(abs(q["brows"]) for q in quiet[100:]) < 3.0
+    assert moved["brows"] > 8.0 and moved["mouth"] < 3.0
+    mean_before = np.hypot(*np.moveaxis(noise()[masks["brows"]], -1, 0)).mean()
+    mean_after = np.hypot(*np.moveaxis(moved_flow[masks["brows"]], -1, 0)).mean()
+    assert mean_after < 1.2 * mean_before  # what a region mean would have seen
+
+
+def test_patch_motion_starts_its_baseline_again_for_another_video():
+    from tsfgui.engine.flow import PatchMotion
+
+    side, masks = 56, {"mouth": np.ones((56, 56), bool)}
+    patches = PatchMotion(min_samples=5)
+    for i in range(20):
+        patches.measure(np.zeros((side, side, 2), np.float32), masks, 1000.0 + 33.3 * i)
+    assert np.isfinite(patches.measure(np.zeros((side, side, 2), np.float32), masks, 2000.0)["mouth"])
+    assert patches.measure(np.zeros((side, side, 2), np.float32), masks, 0.0) == {}  # time went back
+
+
+def test_region_flow_gives_the_patch_motion_of_frames_in_time_order(face):
+    flow = RegionFlow()
+    masks = region_masks(face.landmarks_crop, face.size)
+    flow.measure(face.crop, face.crop.copy(), face.landmarks_crop, masks)
+    assert flow.motion == {}  # without a timestamp: no baseline to measure against
+    for i in range(20):
+        flow.measure(face.crop, face.crop.copy(), face.landmarks_crop, masks, timestamp_ms=33.3 * i)
+    still = dict(flow.motion)
+    flow.measure(face.crop, _warp(face.crop, *_mouth_motion(face, 0.8)), face.landmarks_crop, masks, timestamp_ms=700.0)
+    assert set(still) == {"brows", "eyes", "nose", "mouth", "global"}
+    assert flow.motion["mouth"] > 10.0 and flow.motion["mouth"] > 3 * max(flow.motion["brows"], 1.0)

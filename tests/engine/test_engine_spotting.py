@@ -60,7 +60,7 @@ def test_signal_recorder_keeps_labels_and_signals_across_blocks_compactly():
     assert values[n - 1, 0] == n - 1 and values[3, DIFF_KEYS.index("mouth")] == 0.5
     assert np.isnan(values[3, DIFF_KEYS.index("brows")])
     rec = recorder._records()
-    assert rec.itemsize <= 80  # bytes per frame: an hour at 30 fps stays under 9 MB
+    assert rec.itemsize <= 100  # bytes per frame: an hour at 30 fps stays under 11 MB
     labels = [recorder.labels()[i] for i in range(4)]
     assert labels == [None, "positive", "negative", None]
 
@@ -77,6 +77,11 @@ def _quiet_signals(seconds: float = 60.0, fps: float = 30.0, seed: int = 0):
     values = 1.0 + 0.1 * rng.standard_normal((n, len(DIFF_KEYS)))
     values[:6] = np.nan
     return index, reference, values
+
+
+def _as_pixels(values):
+    """Constructed signals (1 ± 0.1) at the scale of a quiet face's mean flow: 0.1 ± 0.01 px."""
+    return 0.1 + 0.1 * (values - 1.0)
 
 
 def _bump(values, region: str, first: int, heights) -> None:
@@ -230,3 +235,71 @@ def test_a_mouth_burst_among_short_syllables_is_speech_and_an_isolated_one_is_no
     _bump(values, "mouth", 300, [0.4, 0.9, 1.0, 0.5])          # the same burst alone
     assert [s.apex for s in _spotted(index, reference, values)] == [302]
     assert [s.apex for s in _spotted(index, reference, values, talk_around=0)] == [302, 1038]
+
+
+def test_head_pose_jitter_is_no_head_motion_but_a_turn_is():
+    """Landmarks that jitter make the pose jump by degrees from frame to frame; the speed is taken on
+    the smoothed pose, so only a real turn flags an interval."""
+    import numpy as np
+
+    from tsfgui.engine.spotting import SpotSettings, head_speed, spot_arrays
+
+    rng = np.random.default_rng(3)
+    index, reference, values = _quiet_signals()
+    _bump(values, "brows", 300, [0.4, 1.0, 1.2, 0.9, 0.4])
+    _bump(values, "mouth", 900, [0.4, 1.0, 1.2, 0.9, 0.4])
+    pose = rng.normal(0, 0.05, (len(index), 3)).astype(np.float32)  # ±3° of jitter, no turn
+    pose[880:930, 1] += np.linspace(0.0, 0.9, 50)                   # then a 0.54 rad/s turn
+    pose[930:, 1] += 0.9
+    pose[100] = np.nan
+    assert np.nanmax(head_speed(pose[:800], 30.0, smooth_s=0)) > 1.0  # what the raw pose said
+    assert np.nanmax(head_speed(pose[:800], 30.0)) < 0.35 and np.isnan(head_speed(pose, 30.0)[100])
+    arrays = {"index": index, "reference": reference, "diff": values, "pose": pose}
+    calm, turning = spot_arrays(arrays, 30.0, SpotSettings())
+    assert calm.flags == () and turning.flags == ("head motion",)
+    assert spot_arrays(arrays, 30.0, SpotSettings(pose_smooth_s=0))[0].flags == ("head motion",)
+
+
+def test_spotting_runs_on_the_patch_motion_and_falls_back_to_the_region_means():
+    import numpy as np
+
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion = _quiet_signals(seed=1)
+    _bump(motion, "nose", 300, [0.4, 1.0, 1.2, 0.9, 0.4])
+    _, _, flow = _quiet_signals(seed=2)
+    flow = _as_pixels(flow)
+    _bump(flow, "mouth", 900, [0.04, 0.1, 0.12, 0.09, 0.04])
+    _, _, diff = _quiet_signals(seed=3)
+    arrays = {"index": index, "reference": reference, "diff": diff, "flow": flow, "motion": motion}
+    assert [s.region for s in spot_arrays(arrays, 30.0)] == ["nose"]
+    assert [s.region for s in spot_arrays(arrays, 30.0, SpotSettings(signal="flow-mean"))] == ["mouth"]
+    arrays["motion"] = np.full_like(motion, np.nan)  # results of a version without the patch motion
+    assert [s.region for s in spot_arrays(arrays, 30.0)] == ["mouth"]
+
+
+def test_speech_is_told_in_pixels_where_people_talk_most_of_the_time_and_raises_the_bar():
+    """Talking 70 % of the time makes speech the baseline of any z-score, so speech is told on the mouth's
+    mean flow beyond the rest of the face, in px (``talk_px``). During speech the mouth and nose do not
+    count and a brow movement must reach ``talk_threshold``: a strong one is kept, a faint one is not."""
+    import numpy as np
+
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion = _quiet_signals(seed=4)
+    _, _, flow = _quiet_signals(seed=5)
+    flow = _as_pixels(flow)
+    rng = np.random.default_rng(6)
+    for bout in range(60, 1800 - 90, 130):                # 3-s bouts, 1.3 s apart: 70 % talking
+        for start in range(bout, bout + 85, 7):            # syllables every 0.23 s
+            _bump(flow, "mouth", start, 0.2 * rng.uniform(0.5, 1.0) * np.array([0.4, 1.0, 1.0, 0.4]))
+            _bump(motion, "mouth", start, rng.uniform(0.5, 1.0) * np.array([0.4, 1.0, 1.0, 0.4]))
+    _bump(motion, "brows", 400, [0.27, 0.43, 0.55, 0.55, 0.43, 0.27])  # faint brows during speech (z ≈ 4.5)
+    _bump(motion, "brows", 930, [0.5, 1.5, 2.0, 1.5, 0.5])  # a clear brow raise during speech
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion}
+    spotted = spot_arrays(arrays, 30.0, SpotSettings(common=0.0))
+    assert [(s.region, 925 <= s.apex <= 936) for s in spotted] == [("brows", True)]
+    loose = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, talk_threshold=0.0))
+    assert sorted(s.apex // 100 for s in loose if s.region == "brows") == [4, 9]
+    deaf = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, talk_px=10.0))  # no speech found: syllables spotted
+    assert sum(s.region == "mouth" for s in deaf) > 10

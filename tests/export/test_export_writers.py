@@ -69,6 +69,24 @@ def test_boris_sheet_has_a_start_and_a_stop_row_per_interval_and_the_summary_plo
     assert image is not None and image.shape == (400, 1400, 3)
 
 
+def test_the_summary_plot_shows_the_flow_and_the_difference_only_without_flow():
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS, FrameResult
+    from tsfgui.engine.spotting import SignalRecorder
+    from tsfgui.export.summary_plot import plotted_signals
+
+    recorder = SignalRecorder()
+    for i in range(20):
+        recorder.add(FrameResult(i, i * 33.3, None, diff={"mouth": 9.0}, flow={"mouth": 0.1 * i}))
+    _, values, unit = plotted_signals(recorder)
+    assert "flow" in unit and values[5, DIFF_KEYS.index("mouth")] == np.float32(0.5)
+    old = SignalRecorder()
+    old.add(FrameResult(0, 0.0, None, diff={"mouth": 9.0}))
+    _, values, unit = plotted_signals(old)
+    assert "grey" in unit and values[0, DIFF_KEYS.index("mouth")] == 9.0
+
+
 def test_eaf_is_valid_eaf_3_0_has_the_tiers_and_links_the_media(tmp_path, eaf_schema):
     import xml.etree.ElementTree as ET
 

@@ -248,7 +248,8 @@ class Analyzer:
         result.diff = {"global": signal.magnitude * 255.0, **{k: v * 255.0 for k, v in signal.regions.items()}}
         flow_reference = self._patches.cut(reference, face.matrix, face.size)
         result.flow = self._flow.measure(reference_crop if flow_reference is None else flow_reference, face.crop,
-                                         face.landmarks_crop, masks)
+                                         face.landmarks_crop, masks, timestamp_ms)
+        result.motion = self._flow.motion
         return _Pending(result, reference_crop)
 
     def _trim_crops(self) -> None:

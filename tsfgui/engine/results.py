@@ -26,7 +26,9 @@ class FrameResult:
     probabilities in the order of ``class_names``. ``flow`` holds the optical flow
     reference → frame with the head's motion removed, mean length in px at a 224-px face, with the
     same keys (:mod:`tsfgui.engine.flow`); ``pose`` the head pose (Rx, Ry, Rz) in radians as OpenFace
-    writes it (:mod:`tsfgui.face.pose`), None without a face. ``heatmaps`` (on request) maps a name
+    writes it (:mod:`tsfgui.face.pose`), None without a face. ``motion`` (same keys) is what spotting
+    runs on: the flow's patches as robust z-scores against their own recent past, per region the 90th
+    percentile (:class:`tsfgui.engine.flow.PatchMotion`). ``heatmaps`` (on request) maps a name
     (``attention``, ``rollout``, ``gradcam``) to a crop-space map in [0, 1].
     """
 
@@ -41,6 +43,7 @@ class FrameResult:
     heatmaps: dict[str, np.ndarray] | None = None
     flow: dict[str, float] = field(default_factory=dict)
     pose: tuple[float, float, float] | None = None
+    motion: dict[str, float] = field(default_factory=dict)
 
     @property
     def has_face(self) -> bool:

@@ -1,9 +1,10 @@
 """Spotting: when do micro- and macro-expressions happen? Intervals from per-region motion signals.
 
-The signal of each facial region (brows, eyes, nose, mouth) is by default the optical flow between each
-frame and its reference 0.2 s earlier with the head's own motion removed (:mod:`tsfgui.engine.flow`);
-``signal="diff"`` uses the grey-level difference instead. A movement that rises and returns shows as
-one or two bursts of it. The steps:
+The signal of each facial region (brows, eyes, nose, mouth) is by default the patch motion of the optical
+flow between each frame and its reference 0.2 s earlier with the head's own motion removed (the 90th
+percentile of the region's patches' robust z, :class:`tsfgui.engine.flow.PatchMotion`);
+``signal="flow-mean"`` uses the regions' mean flow in px, ``signal="diff"`` the grey-level difference.
+A movement that rises and returns shows as one or two bursts of it. The steps:
 
 1. **Robust z-score** of each region against a long local baseline (median and MAD over
    ``baseline_s``, evaluated every ``hop_s`` and interpolated). The window is long so that a talking
@@ -21,12 +22,14 @@ one or two bursts of it. The steps:
 4. Runs of frames above ``threshold`` closer than ``merge_s`` form one candidate, which then grows on
    both sides while the score stays above ``edge`` (hysteresis: the edges of a movement are weaker than
    its middle). A candidate of a single frame is noise unless its score reaches ``strong × threshold``.
-5. **Talking** (found before step 3): mouth bursts above ``talk_z`` that follow each other within
-   ``talk_gap_s``, span at least ``talk_min_s`` and show ``talk_peaks`` mouth peaks are speech; there,
-   and ``talk_pad_s`` around, the mouth and the nose (the jaw pulls the nostrils) do not count, while a
-   movement of the brows during speech is still spotted. A candidate led by the mouth or nose with
-   ``talk_around`` or more other mouth peaks above ``talk_z`` within ``talk_gap_s`` before and after it
-   is a syllable, not a transient, and is dropped.
+5. **Talking** (found before step 3): bursts of the mouth's mean flow beyond the rest of the face's
+   (the ``common`` removal) above ``talk_px`` px that follow each other within ``talk_gap_s``, span at
+   least ``talk_min_s`` and show ``talk_peaks`` peaks are speech (in pixels, not z: where people talk
+   most of the time the baseline of any z-score is speech itself; without the flow, the mouth's z above
+   ``talk_z``). There, and ``talk_pad_s`` around, the mouth and the nose (the jaw pulls the nostrils) do
+   not count and a candidate must reach ``talk_threshold``, while a clear movement of the brows during
+   speech is still spotted. A candidate led by the mouth or nose with ``talk_around`` or more other
+   mouth peaks within ``talk_gap_s`` before and after it is a syllable, not a transient, and is dropped.
 6. **Macro pairs**: the rise and the return of a longer movement are two bursts; two candidates led by
    the same region less than ``pair_gap_s`` apart whose peaks exceed ``pair_z`` are one movement.
 7. **Edges and apex**: the signal lags the movement by up to the reference lag, so onset = first frame
@@ -35,7 +38,9 @@ one or two bursts of it. The steps:
    ``micro_max_s`` is a micro-expression (MEGC: at most 0.5 s), up to ``macro_max_s`` a
    macro-expression; longer ones are dropped.
 8. **Head motion**: an interval during which the head turns faster than ``head_speed`` rad/s (from the
-   per-frame pose) is kept and flagged ``head motion``: a coder must see the confound.
+   per-frame pose, smoothed over ``pose_smooth_s`` first: the pose of jittery landmarks jumps by
+   several degrees from frame to frame while a head turns smoothly) is kept and flagged ``head
+   motion``: a coder must see the confound.
 
 Evaluation follows MEGC: a spotted interval is a hit when its IoU with a ground-truth interval is at
 least 0.5 (each ground-truth interval counted once); :mod:`tsfgui.engine.megc` pools it over videos.
@@ -67,21 +72,24 @@ class SpotSettings:
     blink_ratio: float = 1.0
     blink_pad_s: float = 0.1
     warmup_s: float = 0.3
-    talk_gap_s: float = 1.0
+    talk_gap_s: float = 0.5
     talk_min_s: float = 1.0
     talk_peaks: int = 3
     talk_z: float = 2.5
+    talk_px: float = 0.08
     talk_around: int = 2
     onset_lead_s: float = 0.133
     offset_lag_s: float = 0.2
     micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
     macro_max_s: float = 4.0
     pair_gap_s: float = 1.0
-    pair_z: float = 5.0
+    pair_z: float = 10.0
     min_fall_s: float = 0.2
     whole_face_z: float = 5.0
     head_speed: float = 0.5
+    pose_smooth_s: float = 0.5
     talk_pad_s: float = 0.3
+    talk_threshold: float = 5.0
     regions: tuple[str, ...] = ("brows", "nose", "mouth")
 
 
@@ -130,13 +138,14 @@ def robust_z(signal: np.ndarray, window: int, hop: int = 1) -> np.ndarray:
 
 
 _RECORD = np.dtype([("index", np.int64), ("reference", np.int64), ("values", np.float32, (len(DIFF_KEYS),)),
-                    ("flow", np.float32, (len(DIFF_KEYS),)), ("pose", np.float32, (3,)),
+                    ("flow", np.float32, (len(DIFF_KEYS),)), ("motion", np.float32, (len(DIFF_KEYS),)),
+                    ("pose", np.float32, (3,)),
                     ("label", np.int16), ("confidence", np.float32)])
 
 
 class SignalRecorder:
-    """Collects what spotting needs, frame by frame, in 74 bytes per frame (an hour of video at
-    30 fps is 8 MB) in fixed-size numpy blocks, so long videos are spotted without keeping
+    """Collects what spotting needs, frame by frame, in 94 bytes per frame (an hour of video at
+    30 fps is 10 MB) in fixed-size numpy blocks, so long videos are spotted without keeping
     their results and without per-frame Python objects."""
 
     BLOCK = 8192
@@ -161,6 +170,7 @@ class SignalRecorder:
         row["reference"] = -1 if r.reference_index is None else r.reference_index
         row["values"] = [r.diff.get(k, np.nan) for k in DIFF_KEYS]
         row["flow"] = [r.flow.get(k, np.nan) for k in DIFF_KEYS]
+        row["motion"] = [r.motion.get(k, np.nan) for k in DIFF_KEYS]
         row["pose"] = r.pose if r.pose is not None else (np.nan, np.nan, np.nan)
         label = r.label
         if label is None:
@@ -185,11 +195,11 @@ class SignalRecorder:
         return rec["index"], rec["values"]
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The signals as plain arrays (``index``, ``reference``, ``diff``, ``flow``, ``pose``), as
+        """The signals as plain arrays (``index``, ``reference``, ``diff``, ``flow``, ``motion``, ``pose``), as
         :func:`spot_arrays` takes them and ``np.savez`` stores them."""
         rec = self._records()
         return {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
-                "pose": rec["pose"]}
+                "motion": rec["motion"], "pose": rec["pose"]}
 
     def labels(self, records: np.ndarray | None = None) -> Sequence[str | None]:
         """The label of each frame (None where not analysed), looked up from its class code on access."""
@@ -202,7 +212,7 @@ class SignalRecorder:
         labels = self.labels(rec)
         confidences = _LazyColumn(rec["confidence"], lambda value: None if np.isnan(value) else float(value))
         arrays = {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
-                  "pose": rec["pose"]}
+                  "motion": rec["motion"], "pose": rec["pose"]}
         return spot_arrays(arrays, fps, settings, labels, confidences)
 
 
@@ -267,14 +277,13 @@ def _peaks_above(signal: np.ndarray, threshold: float) -> int:
     return int(np.sum((inner > threshold) & (inner >= x[:-2]) & (inner > x[2:])))
 
 
-def _talk_mask(z: dict[str, np.ndarray], settings: SpotSettings, fps: float) -> np.ndarray:
-    """True on talking bouts: mouth bursts above ``talk_z`` chaining within ``talk_gap_s`` over at
-    least ``talk_min_s`` with ``talk_peaks`` mouth peaks or more (speech opens and closes the mouth).
-    ``talk_z`` is below the spotting threshold: where people talk most of the time the baseline itself
-    is speech, and its quieter syllables must still hold the bout together."""
-    mouth = np.nan_to_num(z["mouth"], nan=-np.inf)
+def _talk_mask(mouth: np.ndarray, cut: float, settings: SpotSettings, fps: float) -> np.ndarray:
+    """True on talking bouts: bursts of the ``mouth`` signal above ``cut`` chaining within ``talk_gap_s``
+    over at least ``talk_min_s`` with ``talk_peaks`` peaks or more (speech opens and closes the mouth).
+    The cut is below what spotting needs: its quieter syllables must still hold the bout together."""
+    mouth = np.nan_to_num(mouth, nan=-np.inf)
     mask = np.zeros(len(mouth), bool)
-    runs = _runs(mouth > settings.talk_z)
+    runs = _runs(mouth > cut)
     gap = settings.talk_gap_s * fps
     i = 0
     while i < len(runs):
@@ -283,7 +292,7 @@ def _talk_mask(z: dict[str, np.ndarray], settings: SpotSettings, fps: float) -> 
             j += 1
         first, last = runs[i][0], runs[j][1]
         if ((last - first) / fps >= settings.talk_min_s
-                and _peaks_above(mouth[max(0, first - 1):last + 2], settings.talk_z) >= settings.talk_peaks):
+                and _peaks_above(mouth[max(0, first - 1):last + 2], cut) >= settings.talk_peaks):
             mask[first:last + 1] = True
         i = j + 1
     return mask
@@ -293,20 +302,31 @@ def spot_arrays(arrays: dict[str, np.ndarray], fps: float, settings: SpotSetting
                 labels: Sequence[str | None] | None = None,
                 confidences: Sequence[float | None] | None = None) -> list[SpottedInterval]:
     """Spotting on the arrays of :meth:`SignalRecorder.arrays` (``index``, ``reference``, ``diff``,
-    ``flow``, ``pose``): on the flow unless ``settings.signal`` is ``diff`` or there is no flow (results
-    of an older version)."""
+    ``flow``, ``motion``, ``pose``), on the signal ``settings.signal`` names: ``flow``, the flow's patch
+    motion (falling back to the regions' mean flow, then to the difference, for results of older
+    versions that lack them), ``flow-mean`` the regions' mean flow, ``diff`` the grey-level difference."""
     settings = settings or SpotSettings()
-    if settings.signal not in ("flow", "diff"):
-        raise ValueError(f"unknown spotting signal {settings.signal!r}; choose flow or diff")
-    flow = arrays.get("flow")
-    use_flow = settings.signal == "flow" and flow is not None and np.isfinite(flow).any()
-    values = flow if use_flow else arrays["diff"]
+    if settings.signal not in SIGNALS:
+        raise ValueError(f"unknown spotting signal {settings.signal!r}; choose {', '.join(SIGNALS)}")
+    present = lambda key: arrays.get(key) is not None and np.isfinite(arrays[key]).any()  # noqa: E731
+    order = {"flow": ("motion", "flow", "diff"), "flow-mean": ("flow", "diff"), "diff": ("diff",)}[settings.signal]
+    key = next((k for k in order if present(k)), "diff")
+    values = arrays[key]
     ignore = whole_face_mask(values, fps, settings)
-    raw = values
+    raw = arrays["flow"] if key == "motion" else values  # blinks are told in pixels
+    speech = None
+    if key == "motion":  # speech is told on the mouth's mean flow: where people talk most of the time, the
+        speech = raw[:, DIFF_KEYS.index("mouth")]  # patches' own baseline is speech, and syllables vanish in it
+        if settings.common > 0:
+            speech = common_removed(raw, settings.common)[:, DIFF_KEYS.index("mouth")]
     if settings.common > 0:
         values = common_removed(values, settings.common)
     return spot_signals(arrays["index"], arrays["reference"], values, fps, settings,
-                        labels, confidences, pose=arrays.get("pose"), ignore=ignore, raw=raw)
+                        labels, confidences, pose=arrays.get("pose"), ignore=ignore, raw=raw, speech=speech)
+
+
+#: The signals spotting can run on (``SpotSettings.signal``).
+SIGNALS: tuple[str, ...] = ("flow", "flow-mean", "diff")
 
 
 def whole_face_mask(values: np.ndarray, fps: float, settings: SpotSettings) -> np.ndarray:
@@ -342,16 +362,44 @@ def common_removed(values: np.ndarray, weight: float = 1.0) -> np.ndarray:
     return out
 
 
-def head_speed(pose: np.ndarray, fps: float, span_s: float = 0.2) -> np.ndarray:
-    """Angular speed of the head (rad/s) per frame: the largest change of Rx, Ry, Rz over ``span_s``
-    around each frame, divided by that time (landmark jitter averages out over the span). NaN where the
-    pose is unknown."""
+def smooth_pose(pose: np.ndarray, fps: float, span_s: float = 0.5) -> np.ndarray:
+    """The pose (frames × 3) smoothed within each run of known frames: a running median over a third of
+    ``span_s`` (single-frame landmark slips), then a running mean over ``span_s`` (jitter). A head turns
+    far more slowly than landmarks jitter, so its speed survives; NaN stays NaN."""
     pose = np.asarray(pose, dtype=np.float64)
+    out = np.full(pose.shape, np.nan)
+    known = np.isfinite(pose).all(axis=1) if len(pose) else np.zeros(0, bool)
+    for first, last in _runs(known):
+        seg = pose[first:last + 1]
+        out[first:last + 1] = _running(_running(seg, max(1, int(round(span_s * fps / 3))), np.median),
+                                       max(1, int(round(span_s * fps))), np.mean)
+    return out
+
+
+def _running(values: np.ndarray, width: int, reduce) -> np.ndarray:
+    """``reduce`` over a centred window of ``width`` rows (odd; clipped to the data, edges repeated)."""
+    width = min(width | 1, len(values) if len(values) % 2 else len(values) - 1)
+    if width <= 1:
+        return values.copy()
+    half = width // 2
+    padded = np.concatenate([np.repeat(values[:1], half, 0), values, np.repeat(values[-1:], half, 0)])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, width, axis=0)
+    return reduce(windows, axis=-1)
+
+
+def head_speed(pose: np.ndarray, fps: float, span_s: float = 0.2, smooth_s: float = 0.5) -> np.ndarray:
+    """Angular speed of the head (rad/s) per frame: the largest change of Rx, Ry, Rz over ``span_s``
+    around each frame, divided by that time, on the pose smoothed over ``smooth_s`` (:func:`smooth_pose`;
+    0: not smoothed). NaN where the pose is unknown."""
+    pose = np.asarray(pose, dtype=np.float64)
+    if smooth_s > 0:
+        pose = smooth_pose(pose, fps, smooth_s)
     k = max(1, int(round(span_s * fps / 2)))
     speed = np.full(len(pose), np.nan)
     if len(pose) > 2 * k:
         change = np.abs(pose[2 * k:] - pose[:-2 * k]).max(axis=1)
         speed[k:len(pose) - k] = change * fps / (2 * k)
+    speed[~np.isfinite(pose).all(axis=1)] = np.nan
     return speed
 
 
@@ -370,11 +418,11 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
                  settings: SpotSettings, labels: Sequence[str | None] | None = None,
                  confidences: Sequence[float | None] | None = None,
                  pose: np.ndarray | None = None, ignore: np.ndarray | None = None,
-                 raw: np.ndarray | None = None) -> list[SpottedInterval]:
+                 raw: np.ndarray | None = None, speech: np.ndarray | None = None) -> list[SpottedInterval]:
     """:func:`spot` on arrays: frame indices, reference indices (−1: none), region signals (frames ×
     :data:`DIFF_KEYS`: flow or difference), for the head-motion flag the pose (frames × 3), frames
-    to ``ignore``, and the signals before the common part was removed (``raw``, for blinks; default
-    ``values``)."""
+    to ``ignore``, the signals before the common part was removed (``raw``, for blinks; default
+    ``values``), and the mouth signal speech is told on (``speech``; default the mouth's in ``values``)."""
     if len(index) == 0:
         return []
     frames = lambda seconds: int(round(seconds * fps))  # noqa: E731
@@ -382,8 +430,10 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
     # float32 throughout: an hour of video costs a few MB here, not tens
     z = {key: robust_z(values[:, i].astype(np.float32), window, hop).astype(np.float32)
          for i, key in enumerate(DIFF_KEYS)}
-    talking = _talk_mask(z, settings, fps) if "mouth" in settings.regions else np.zeros(len(index), bool)
-    z_mouth = z["mouth"]
+    # speech: the mouth's mean flow beyond the rest of the face's, in px, above talk_px (a z-score against a
+    # baseline fails where people talk most of the time: the baseline is speech); else the mouth's z
+    mouth, cut = (z["mouth"], settings.talk_z) if speech is None else (speech.astype(np.float32), settings.talk_px)
+    talking = _talk_mask(mouth, cut, settings, fps) if "mouth" in settings.regions else np.zeros(len(index), bool)
     if talking.any():  # during speech the mouth (and the nose the jaw pulls) is not an expression's;
         pad = frames(settings.talk_pad_s)  # the brows still count
         for first, last in _runs(talking):
@@ -398,7 +448,8 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
     if ignore is not None:
         ignored |= ignore
     score = np.where(ignored, -np.inf, score)
-    above = np.flatnonzero(score > settings.threshold)
+    above = np.flatnonzero(score > np.where(talking, max(settings.talk_threshold, settings.threshold),
+                                            settings.threshold))
     if len(above) == 0:
         return []
     merge = max(1, frames(settings.merge_s))
@@ -416,13 +467,13 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
             s[1] += 1
     groups = [list(range(a, b + 1)) for a, b in _merged(spans)]
     if settings.talk_around > 0:  # a mouth or nose burst among other mouth bursts is speech, not a transient
-        mouth = np.nan_to_num(z_mouth, nan=-np.inf)
+        mouth = np.nan_to_num(mouth, nan=-np.inf)
         gap = frames(settings.talk_gap_s)
         groups = [g for g in groups if _leading_region(z, settings.regions, g) not in ("mouth", "nose")
-                  or _peaks_above(mouth[max(0, g[0] - gap):g[0]], settings.talk_z)
-                  + _peaks_above(mouth[g[-1] + 1:g[-1] + 1 + gap], settings.talk_z) < settings.talk_around]
+                  or _peaks_above(mouth[max(0, g[0] - gap):g[0]], cut)
+                  + _peaks_above(mouth[g[-1] + 1:g[-1] + 1 + gap], cut) < settings.talk_around]
     groups = _pair_macro(groups, z, score, settings, fps)
-    speed = head_speed(pose, fps) if pose is not None else None
+    speed = head_speed(pose, fps, smooth_s=settings.pose_smooth_s) if pose is not None else None
     intervals = []
     for g in groups:
         first, last = g[0], g[-1]

@@ -1,5 +1,6 @@
-"""The summary plot (``summary.png``): the difference magnitude over the whole video, globally and per
-region, with the spotted intervals shaded in the colour of their predicted class."""
+"""The summary plot (``summary.png``): the optical flow (head motion removed, px at a 224-px face) over the
+whole video, globally and per region, with the spotted intervals shaded in the colour of their predicted
+class; the grey-level difference for results without flow."""
 
 from __future__ import annotations
 
@@ -30,16 +31,26 @@ def _peak_envelope(t: np.ndarray, values: np.ndarray, max_points: int) -> tuple[
     return t[:n:step], peaks
 
 
+def plotted_signals(recorder: SignalRecorder) -> tuple[np.ndarray, np.ndarray, str]:
+    """Frame indices, the signals the summary plots (frames × :data:`DIFF_KEYS`) and their axis label:
+    the flow, or the grey-level difference for results without flow."""
+    arrays = recorder.arrays()
+    if np.isfinite(arrays["flow"]).any():
+        return arrays["index"], arrays["flow"], "flow, head motion removed (px at a 224-px face)"
+    return arrays["index"], arrays["diff"], "|apex − onset| (grey levels)"
+
+
 def write_summary_plot(path: str | Path, recorder: SignalRecorder, events: Sequence[SpottedInterval], fps: float,
                        class_names: Sequence[str] = (), title: str = "") -> Path:
-    """A PNG timeline of the difference signals with the spotted intervals shaded by class."""
+    """A PNG timeline of the flow signals (the difference signals where there is no flow) with the spotted
+    intervals shaded by class."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    index, values = recorder.signals()
+    index, values, unit = plotted_signals(recorder)
     t, values = _peak_envelope(index / fps, values, max_points=4000)  # ~3 per pixel column; peaks kept
     fig = Figure(figsize=(14, 4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
@@ -53,7 +64,7 @@ def write_summary_plot(path: str | Path, recorder: SignalRecorder, events: Seque
     for c, ranges in spans.items():
         ax.broken_barh(ranges, (0, 1), transform=ax.get_xaxis_transform(), facecolors=c, alpha=0.35, lw=0)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("|apex − onset| (grey levels)")
+    ax.set_ylabel(unit)
     ax.set_title(title or f"{len(events)} spotted intervals")
     handles, labels = ax.get_legend_handles_labels()
     handles += [Patch(color=class_colour(n, names), alpha=0.35, label=n) for n in names]
