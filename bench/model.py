@@ -200,6 +200,30 @@ def layer_figures(rounds: int) -> list[tuple[str, float, float]]:
     return out
 
 
+def gelu_epilogue_figures(rounds: int) -> list[tuple[str, float, float]]:
+    """(layer, ms with GELU fused into oneDNN's product, ms with the product then an in-place GELU)
+    for the model's linear + GELU layers at batch 1, interleaved: what ``ops._FUSE_LINEAR_GELU``
+    chooses between by instruction set."""
+    g = torch.Generator().manual_seed(0)
+    out = []
+    with torch.inference_mode():
+        for m, k, n, where in ((12544, 64, 192, "stage-1 FFN"), (3136, 128, 384, "stage-2 FFN"),
+                               (784, 256, 768, "stage-3 FFN"), (196, 512, 2048, "ViT MLP")):
+            x, b = torch.randn(m, k, generator=g), torch.randn(n, generator=g)
+            w = torch.ops.mkldnn._reorder_linear_weight(torch.randn(n, k, generator=g) * 0.05, m)
+
+            def fused(x=x, w=w, b=b):
+                return torch.ops.mkldnn._linear_pointwise(x, w, b, "gelu", [], "none")
+
+            def after(x=x, w=w, b=b):
+                return torch.ops.aten.gelu_(torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [], ""))
+
+            t = interleaved({"fused": fused, "after": after}, torch.device("cpu"), rounds, 0.0)
+            out.append((f"linear+GELU {m}×{k}→{n} ({where})", 1e3 * statistics.median(t["fused"]),
+                        1e3 * statistics.median(t["after"])))
+    return out
+
+
 #: torch.profiler's operator names grouped into what they spend the time on.
 _PROFILE_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("matrix products (linear, matmul, bmm, oneDNN linear)", ("linear", "addmm", "matmul", "bmm", "mm", "baddbmm",
@@ -394,6 +418,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, fused, plain in layers:
             print(f"  {name:<42} fused {fused:7.2f} ms, plain {plain:7.2f} ms: fused {plain / fused:4.2f}×")
         out["layers"] = [{"layer": n_, "fused_ms": f, "plain_ms": p} for n_, f, p in layers]
+        print("GELU after a linear layer, batch 1: fused into oneDNN's product vs in place after it "
+              f"(the model uses {'fused' if ops._FUSE_LINEAR_GELU else 'in place after'} here):")
+        gelus = gelu_epilogue_figures(3 if args.quick else max(rounds, 5))
+        for name, fused, after in gelus:
+            print(f"  {name:<42} fused {fused:7.2f} ms, after {after:7.2f} ms: fused {after / fused:4.2f}×")
+        out["gelu_epilogue"] = [{"layer": n_, "fused_ms": f, "after_ms": a} for n_, f, a in gelus]
     if args.profile and device.type == "cpu":
         for batch in args.batches:
             table, operators = profile_table(model, batch, device, 2 if args.quick else 3)
