@@ -265,3 +265,13 @@ def test_linear_gelu_fused_or_after_gives_the_plain_result(fuse_gelu, monkeypatc
         with fast_kernels(False):
             plain = model(onset, apex)
     torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_without_rotary_position_agrees_fast_and_plain(make_pair):
+    model = TSFmicro(TSFmicroConfig.tiny(rotary=False)).eval().fuse()
+    onset, apex = make_pair(2, 32)
+    with torch.inference_mode():
+        fast = model(onset, apex)
+        with fast_kernels(False):
+            plain = model(onset, apex)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-6)

@@ -277,7 +277,7 @@ def rotary_cis(h: int, w: int, head_dim: int, scale: float = 1.0, device: torch.
 
     Token ``(r, c)`` has the raster index ``n = r·w + c``; channel pair ``j`` is rotated by
     ``n·θ_j`` with ``θ_j = 10000^(−j/(head_dim/2 − 1))`` (``linspace(0, 1)`` exponents, as in
-    RMT). Both tables are multiplied by ``scale`` (used to fold the attention scale into q).
+    RMT). Both tables are multiplied by ``scale`` (e.g. to fold an attention scale into q).
     """
     half = head_dim // 2
     exps = torch.linspace(0.0, 1.0, half, dtype=torch.float64)

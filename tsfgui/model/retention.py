@@ -86,12 +86,9 @@ class RelPos:
     mask: torch.Tensor | None  # (1, heads, L, L) full form
     mask_row: torch.Tensor | None  # (1, heads, W, W): along a row (decay over |Δcol|)
     mask_col: torch.Tensor | None  # (1, heads, H, H): along a column (decay over |Δrow|)
-    cos_q: torch.Tensor | None  # rotary tables (h, w, 1, d/2); q's carry the attention scale
-    sin_q: torch.Tensor | None
-    cos_k: torch.Tensor | None
-    sin_k: torch.Tensor | None
-    cis_q: torch.Tensor | None  # complex64 versions
-    cis_k: torch.Tensor | None  # (float32 and the 16-bit types, which rotate in float32)
+    cos: torch.Tensor | None  # rotary tables (h, w, 1, d/2), the same for queries and keys
+    sin: torch.Tensor | None
+    cis: torch.Tensor | None  # complex64 version (float32 and the 16-bit types, which rotate in float32)
 
 
 # layers -----------------------------------------------------------------------------------------------
@@ -198,43 +195,41 @@ class ManhattanRetention(nn.Module):
         self.lepe = DWConv(dim, lepe_kernel)
         self.proj = nn.Linear(dim, dim)
 
-    def _qk(self, q: torch.Tensor, k: torch.Tensor, rel: RelPos) -> tuple[torch.Tensor, torch.Tensor]:
-        b, h, w, _ = q.shape
-        q = q.unflatten(-1, (self.num_heads, self.head_dim))
-        k = k.unflatten(-1, (self.num_heads, self.head_dim))
+    def _qk(self, qkv: torch.Tensor, rel: RelPos) -> tuple[torch.Tensor, torch.Tensor]:
+        """Queries and keys ``(B, H, W, heads, d)`` from the ``qkv`` projection, rotated (rotary
+        position) in one pass over both: the same table turns a query and a key of one token."""
+        c, nh, d = self.dim, self.num_heads, self.head_dim
+        qk = qkv[..., :2 * c].unflatten(-1, (2 * nh, d))
         if self.rotary:
-            q = ops.apply_rotary(q, rel.cos_q, rel.sin_q, rel.cis_q)
-            k = ops.apply_rotary(k, rel.cos_k, rel.sin_k, rel.cis_k)
-        else:
-            q = q * self.head_dim ** -0.5
-            k = k.contiguous()
-        return q, k  # (B, H, W, heads, d), scale folded into q
+            qk = ops.apply_rotary(qk, rel.cos, rel.sin, rel.cis)
+        return qk[..., :nh, :], qk[..., nh:, :]
 
     def core(self, x: torch.Tensor, rel: RelPos) -> tuple[torch.Tensor, torch.Tensor]:
         """Attention output before LePE and projection, ``(B, H, W, C)``, and the value tensor."""
         b, h, w, c = x.shape
         nh, d = self.num_heads, self.head_dim
         qkv = ops.linear(x, self.qkv.weight, self.qkv.bias)
-        q, k, v = qkv.split(c, dim=-1)
-        q, k = self._qk(q, k, rel)
+        q, k = self._qk(qkv, rel)
+        v = qkv[..., 2 * c:]
         v5 = v.unflatten(-1, (nh, d))
+        scale = d ** -0.5
         if self.decomposed:
             # along each row (keys of the same row), decay over |Δcol|
             o = ops.attention(q.flatten(0, 1).transpose(1, 2), k.flatten(0, 1).transpose(1, 2),
-                              v5.flatten(0, 1).transpose(1, 2), rel.mask_row, scale=1.0)
+                              v5.flatten(0, 1).transpose(1, 2), rel.mask_row, scale=scale)
             o = o.transpose(1, 2).reshape(b, h, w, nh, d)
             # along each column on the row result, decay over |Δrow|; one call per image keeps all
             # three operands as strided views (the kernel reads the column order directly)
             cols = [
                 ops.attention(q[i].permute(1, 2, 0, 3), k[i].permute(1, 2, 0, 3), o[i].permute(1, 2, 0, 3),
-                              rel.mask_col, scale=1.0).permute(2, 0, 1, 3)
+                              rel.mask_col, scale=scale).permute(2, 0, 1, 3)
                 for i in range(b)
             ]
             out = cols[0].unsqueeze(0) if b == 1 else torch.stack(cols)
             out = out.reshape(b, h, w, c)
         else:
             o = ops.attention(q.flatten(1, 2).transpose(1, 2), k.flatten(1, 2).transpose(1, 2),
-                              v5.flatten(1, 2).transpose(1, 2), rel.mask, scale=1.0)
+                              v5.flatten(1, 2).transpose(1, 2), rel.mask, scale=scale)
             out = o.transpose(1, 2).reshape(b, h, w, c)
         return out, v
 
@@ -317,15 +312,12 @@ class RetStage(nn.Module):
                 mask_col = axial_decay_mask(h, g)[None].to(**conv)
             else:
                 mask = manhattan_decay_mask(h, w, g)[None].to(**conv)
-            cos_q = sin_q = cos_k = sin_k = cis_q = cis_k = None
+            cos = sin = cis = None
             if self.rotary:
-                hd = self.dim // self.num_heads
-                cos_q, sin_q = ops.rotary_cis(h, w, hd, hd ** -0.5, device, dtype)
-                cos_k, sin_k = ops.rotary_cis(h, w, hd, 1.0, device, dtype)
+                cos, sin = ops.rotary_cis(h, w, self.dim // self.num_heads, 1.0, device, dtype)
                 if dtype in (torch.float32, torch.bfloat16, torch.float16):
-                    cis_q = torch.complex(cos_q.float(), sin_q.float())
-                    cis_k = torch.complex(cos_k.float(), sin_k.float())
-            rel = RelPos(mask, mask_row, mask_col, cos_q, sin_q, cos_k, sin_k, cis_q, cis_k)
+                    cis = torch.complex(cos.float(), sin.float())
+            rel = RelPos(mask, mask_row, mask_col, cos, sin, cis)
         self._cache[key] = rel
         return rel
 
