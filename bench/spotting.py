@@ -31,7 +31,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench-spotting"
-SPLITS = {"tune": [1001, 1002], "held-out": [2001, 2002, 2003],
+SPLITS = {"tune": [1001, 1002, 1003, 1004], "held-out": [2001, 2002, 2003],
           "talk": list(range(3001, 3011)), "classic": [101, 102, 103], "sample": [0]}
 SAMPLE = ROOT / "resources" / "sample_interview.mp4"
 

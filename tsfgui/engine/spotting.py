@@ -77,7 +77,7 @@ class SpotSettings:
     talk_peaks: int = 3
     talk_z: float = 2.5
     talk_px: float = 0.08
-    talk_around: int = 2
+    talk_around: int = 0
     onset_lead_s: float = 0.133
     offset_lag_s: float = 0.2
     micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
