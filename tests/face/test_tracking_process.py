@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tsfgui.face import FaceTracker, TrackerSettings
-from tsfgui.face.tracking_process import TrackingProcessError, can_track_in_process, track_in_process
+from tsfgui.face.tracking_process import TrackingProcessError, can_track_in_process, idle_cpus, track_in_process
 from tsfgui.io import VideoFileSource
 
 
@@ -47,6 +47,7 @@ def test_faces_and_frames_are_those_of_the_tracker_in_this_process(clip):
             assert np.array_equal(item.faces.primary.matrix, faces.primary.matrix)
     assert sum(f.primary is not None for _, f in expected) > 40  # the comparison compared faces
     assert all(item.cpu_seconds > 0 for item in got[:5])
+    assert got[0].start_cpu_seconds > 0 and not any(item.start_cpu_seconds for item in got[1:])
 
 
 def test_leaving_early_stops_the_child_and_frees_the_shared_memory(clip):
@@ -83,3 +84,21 @@ def test_a_child_that_dies_is_reported_and_ctrl_c_is_left_to_the_parent(clip):
                 os.kill(_children()[0].pid, signal.SIGKILL)
     assert 10 <= len(seen) < 45 and seen == list(range(len(seen)))
     assert not _children()
+
+
+def test_idle_cpus_is_a_share_of_the_machine_and_falls_when_a_core_is_kept_busy():
+    import threading
+    import time
+
+    idle = idle_cpus(0.2)
+    if idle is None:
+        pytest.skip("no /proc/stat here")
+    assert 0.0 <= idle <= os.cpu_count()
+    stop = time.perf_counter() + 0.6
+    busy = threading.Thread(target=lambda: [None for _ in iter(lambda: time.perf_counter() > stop, True)])
+    busy.start()
+    try:
+        loaded = idle_cpus(0.3)
+    finally:
+        busy.join()
+    assert loaded <= os.cpu_count() - 0.5  # this test's own busy core is not idle

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from tsfgui.face import FaceObservation, FaceTracker, FrameFaces, detect_and_align, region_masks
-from tsfgui.face.tracking_process import can_track_in_process, track_in_process
+from tsfgui.face.tracking_process import can_track_in_process, idle_cpus, track_in_process
 from tsfgui.io import Frame, FrameSource
 from tsfgui.io.read_ahead import read_ahead
 from tsfgui.model import TSFmicro, available_cpus, configure_threads, select_device, tune_allocator
@@ -40,8 +40,12 @@ FLUSH_SECONDS = 1.0
 #: Frames the tracking thread of :meth:`Analyzer.analyze` may run ahead of the signals.
 TRACK_AHEAD = 4
 #: Sources of at least this many frames are decoded and tracked in a child process by default: starting
-#: it (a fresh Python with OpenCV and dlib's models) costs about a second, which shorter inputs do not repay.
-PROCESS_MIN_FRAMES = 300
+#: it (a fresh Python with OpenCV and dlib's models) costs about a second of CPU, which the ~2–3 ms a frame
+#: it saves on two idle cores repays after several hundred frames (and on cores busy with other work, never).
+PROCESS_MIN_FRAMES = 1800
+#: … and only when at least this many CPUs stand idle as the analysis starts: on cores that other work keeps
+#: busy the two processes get no more CPU than the threads, and the hand-over and the child's start cost more.
+MIN_IDLE_CPUS = 1.5
 
 
 @dataclass
@@ -59,6 +63,8 @@ class AnalyzerStats:
     #: cost whatever else the machine runs (wall seconds above grow with the load, these much less)
     face_cpu_seconds: float = 0.0
     signal_cpu_seconds: float = 0.0
+    #: CPU seconds the tracking process took to start (Python, OpenCV, dlib's models), when there was one
+    tracking_start_cpu_seconds: float = 0.0
     model_seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
 
@@ -84,7 +90,8 @@ class Analyzer:
     leaves cores to other work (live use: the camera reader and the UI). ``tracking_process``: decode and
     track in a child process in :meth:`analyze` (True), in threads of this one (False), or the child where it
     pays (None: a video file or frame folder of at least :data:`PROCESS_MIN_FRAMES` frames, two CPUs or more
-    for this analysis, a tracker that has followed no frame yet); the results are the same either way.
+    for this analysis and :data:`MIN_IDLE_CPUS` idle as it starts, a tracker that has followed no frame yet);
+    the results are the same either way.
     """
 
     def __init__(self, model: TSFmicro | None = None, *, tracker: FaceTracker | None = None,
@@ -156,7 +163,10 @@ class Analyzer:
             return False
         if self.tracking_process:
             return True
-        return self._cpus >= 2 and (source.info.frame_count or 0) >= PROCESS_MIN_FRAMES
+        if self._cpus < 2 or (source.info.frame_count or 0) < PROCESS_MIN_FRAMES:
+            return False
+        idle = idle_cpus()  # this process is idle now: what stands idle is what the analysis may have
+        return idle is None or idle >= MIN_IDLE_CPUS
 
     def _tracked_in_process(self, source: FrameSource,
                             should_stop: Callable[[], bool] | None) -> Iterator[tuple[Frame, FrameFaces]]:
@@ -166,6 +176,7 @@ class Analyzer:
             for item in tracked:
                 self.stats.face_seconds += item.seconds
                 self.stats.face_cpu_seconds += item.cpu_seconds
+                self.stats.tracking_start_cpu_seconds += item.start_cpu_seconds
                 yield item.frame, item.faces
         finally:
             tracked.close()  # stops the child at once when the consumer stops early

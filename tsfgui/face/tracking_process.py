@@ -31,12 +31,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from tsfgui.io import Frame, FrameSource, ImageFolderSource, VideoFileSource
-from tsfgui.io.read_ahead import read_ahead
 
 from .observation import FrameFaces
 from .tracker import FaceTracker, TrackerSettings
 
-__all__ = ["TrackedFrame", "TrackingProcessError", "can_track_in_process", "track_in_process"]
+__all__ = ["TrackedFrame", "TrackingProcessError", "can_track_in_process", "idle_cpus", "track_in_process"]
 
 #: Frames the child may decode and track ahead of the caller (shared-memory slots).
 SLOTS = 8
@@ -52,12 +51,14 @@ class TrackingProcessError(RuntimeError):
 
 @dataclass
 class TrackedFrame:
-    """One frame, its faces, and the wall and CPU seconds the tracker spent on it in the child."""
+    """One frame, its faces, and the wall and CPU seconds the tracker spent on it in the child;
+    ``start_cpu_seconds``: on the first frame, the CPU seconds the child took to start (0 on the others)."""
 
     frame: Frame
     faces: FrameFaces
     seconds: float
     cpu_seconds: float
+    start_cpu_seconds: float = 0.0
 
 
 def can_track_in_process(source: FrameSource) -> bool:
@@ -68,6 +69,26 @@ def can_track_in_process(source: FrameSource) -> bool:
     except AttributeError:  # not on Linux
         cpus = os.cpu_count() or 1
     return type(source) in _PORTABLE and cpus >= 2 and not mp.current_process().daemon
+
+
+def idle_cpus(window_s: float = 0.1) -> float | None:
+    """How many CPUs of the machine stood idle over the next ``window_s`` seconds (``/proc/stat``), None
+    where that cannot be read (not Linux). Work split between two processes only gains where a second
+    core is free: on cores other work keeps busy it only adds the cost of handing frames over."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as fh:
+            values = [int(v) for v in fh.readline().split()[1:]]
+        return values[3] + (values[4] if len(values) > 4 else 0), sum(values)  # idle + iowait, all
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(window_s)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    cpus = os.cpu_count() or 1
+    return cpus * (idle1 - idle0) / (total1 - total0) if total1 > total0 else None
 
 
 def track_in_process(source: FrameSource, settings: TrackerSettings, *,
@@ -102,7 +123,7 @@ def track_in_process(source: FrameSource, settings: TrackerSettings, *,
             message = _receive(receive, child)
             kind = message[0]
             if kind == "frame":
-                _, index, timestamp_ms, slot, shape, inline, faces, seconds, cpu = message
+                _, index, timestamp_ms, slot, shape, inline, faces, seconds, cpu, start_cpu = message
                 if inline is None:
                     count = int(np.prod(shape))
                     view = np.frombuffer(memory.buf, np.uint8, count, slot * slot_bytes)
@@ -111,7 +132,7 @@ def track_in_process(source: FrameSource, settings: TrackerSettings, *,
                     free.release()
                 else:
                     image = inline
-                yield TrackedFrame(Frame(index, timestamp_ms, image), faces, seconds, cpu)
+                yield TrackedFrame(Frame(index, timestamp_ms, image), faces, seconds, cpu, start_cpu)
             elif kind == "end":
                 _take_stream_state(source, message[1])
                 return
@@ -148,8 +169,9 @@ def _receive(receive, child) -> tuple:
 def _start(child) -> None:
     """Start ``child`` (1) without the caller's ``__main__``: the child needs nothing of it, and a spawned
     child would otherwise run it again (a script without ``if __name__ == "__main__"`` would start over);
-    (2) with SIGINT ignored from its first instruction (a spawned Python keeps an ignored SIGINT ignored),
-    where this thread may change signal handlers; the child ignores it itself as well."""
+    (2) with SIGINT ignored from its first instruction (a spawned Python keeps an ignored SIGINT ignored;
+    a blocked one is unblocked by the exec), where this thread may change signal handlers; the child ignores
+    it itself as well. A Ctrl+C in the few milliseconds of the start itself is lost (press it again)."""
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
@@ -188,8 +210,9 @@ def _child(source: FrameSource, settings: TrackerSettings, memory_name: str, slo
     memory = shared_memory.SharedMemory(name=memory_name)
     try:
         tracker = FaceTracker(settings)
+        start_cpu = time.process_time()  # Python, OpenCV and dlib's models loaded: what starting cost
         slot = 0
-        for index, timestamp_ms, image in read_ahead(source):  # decoding overlaps tracking (FFmpeg frees the GIL)
+        for index, timestamp_ms, image in source:  # (a decoding thread here only cost CPU: the parent has the other core)
             if stop.is_set():
                 return
             started, cpu = time.perf_counter(), time.thread_time()
@@ -204,7 +227,8 @@ def _child(source: FrameSource, settings: TrackerSettings, memory_name: str, slo
                 used, slot = slot, (slot + 1) % slots
             else:  # a frame larger than a slot travels through the pipe
                 inline, used = image, -1
-            send.send(("frame", index, timestamp_ms, used, image.shape, inline, faces, seconds, cpu))
+            send.send(("frame", index, timestamp_ms, used, image.shape, inline, faces, seconds, cpu, start_cpu))
+            start_cpu = 0.0
         send.send(("end", _stream_state(source)))
     except (BrokenPipeError, EOFError):
         return  # the parent stopped listening: it has what it wants
