@@ -145,8 +145,9 @@ def prepack_linear(weight: torch.Tensor) -> None:
     """Mark ``weight`` (``out × in``) to be used in oneDNN's blocked layout by :func:`linear`'s fast
     path: packed once at its first use (for that call's row count) instead of on every call.
 
-    On a 2-core AMD EPYC this makes the 14×14-token layers (spatial branch, last stage, head)
-    5–10 % faster at batch 1 (``bench/model.py``); the result is the same to float32 rounding.
+    On one core of a 2-core AMD EPYC this makes the 14×14-token layers (spatial branch, last stage,
+    head) 5–10 % faster in isolation and the whole model 1–2 % faster; the result is the same to
+    float32 rounding.
     """
     if _HAVE_MKLDNN and not hasattr(weight, "_tsf_packed"):
         weight._tsf_packed = _PackedWeight()
@@ -165,6 +166,7 @@ def _packed(weight: torch.Tensor, rows: int) -> torch.Tensor:
     return state[1]
 
 
+#: Packing on (default) or off for every weight: a switch to measure the two against each other.
 _PACK_LINEAR = True
 
 #: Whether a linear layer's GELU runs as oneDNN's fused epilogue (erf form, the same function as
@@ -201,7 +203,7 @@ def kernel_plan() -> dict[str, str]:
     fused = _HAVE_MKLDNN and fast_kernels_enabled()
     return {
         "cpu": cpu_features().isa_class,
-        "linear": ("oneDNN, packed weights, residual fused, GELU " +
+        "linear": ("oneDNN (weights packed after fuse()), residual fused, GELU " +
                    ("fused" if _FUSE_LINEAR_GELU else "in place after (cheaper without AVX-512)"))
                   if fused else "F.linear (MKL)",
         "conv + activation": "oneDNN, activation fused" if fused else "F.conv2d",
