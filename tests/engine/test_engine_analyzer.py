@@ -160,7 +160,8 @@ def test_tracking_in_its_own_thread_gives_the_same_results_and_stops_its_threads
     assert [r.index for r in got] == list(range(40))
     for a, b in zip(expected, got):
         assert a.diff == b.diff and a.flow == b.flow and a.pose == b.pose and a.motion == b.motion
-    assert expected[-1].diff and expected[-1].motion  # the comparison compared something
+        assert a.drift == b.drift
+    assert expected[-1].diff and expected[-1].motion and expected[-1].drift  # the comparison compared something
     time.sleep(0.3)
     assert not [t for t in threading.enumerate() if t.name == "read-ahead"]
 
@@ -260,6 +261,8 @@ def test_results_cache_round_trip_and_key(model, sample_frames, tracker, tmp_pat
         assert (a.index, a.reference_index, a.status, a.label) == (b.index, b.reference_index, b.status, b.label)
         assert a.diff == pytest.approx(b.diff) and a.flow == pytest.approx(b.flow, abs=1e-6)
         assert a.motion == pytest.approx(b.motion, abs=1e-6)
+        assert a.drift.keys() == b.drift.keys()
+        assert all(a.drift[k] == pytest.approx(b.drift[k], abs=1e-6) for k in a.drift)
         assert (a.pose is None) == (b.pose is None) and (a.pose is None or a.pose == pytest.approx(b.pose, abs=1e-6))
         if a.face is not None:
             np.testing.assert_allclose(a.face.landmarks, b.face.landmarks)

@@ -60,7 +60,7 @@ def test_signal_recorder_keeps_labels_and_signals_across_blocks_compactly():
     assert values[n - 1, 0] == n - 1 and values[3, DIFF_KEYS.index("mouth")] == 0.5
     assert np.isnan(values[3, DIFF_KEYS.index("brows")])
     rec = recorder._records()
-    assert rec.itemsize <= 100  # bytes per frame: an hour at 30 fps stays under 11 MB
+    assert rec.itemsize <= 140  # bytes per frame: an hour at 30 fps stays under 16 MB
     labels = [recorder.labels()[i] for i in range(4)]
     assert labels == [None, "positive", "negative", None]
 
@@ -304,3 +304,36 @@ def test_speech_is_told_in_pixels_where_people_talk_most_of_the_time_and_raises_
     assert sorted(s.apex // 100 for s in loose if s.region == "brows") == [4, 9]
     deaf = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, talk_px=10.0))  # no speech found: syllables spotted
     assert sum(s.region == "mouth" for s in deaf) > 10
+
+
+def test_a_movement_that_turns_back_is_one_macro_and_two_micro_expressions_are_not():
+    """The flow's direction pairs bursts: a brow lowered and held (one-way down), then raised back
+    (one-way up) 1.3 s later is one macro-expression though its bursts are weaker than ``pair_z`` and
+    further apart than ``pair_gap_s``; two strong brow micro-expressions 1.2 s apart, each rising and
+    returning within its own burst, stay two."""
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion = _quiet_signals(seed=7)
+    _, _, flow = _quiet_signals(seed=8)
+    flow = _as_pixels(flow)
+    rng = np.random.default_rng(9)
+    drift = rng.normal(0, 0.01, (len(index), len(DIFF_KEYS), 2))
+    brows = DIFF_KEYS.index("brows")
+    burst = np.array([0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])
+    for start, sign in ((300, 1.0), (339, -1.0)):           # the macro: down, hold, back up
+        _bump(motion, "brows", start, 0.6 * burst)
+        drift[start:start + 9, brows, 1] += sign * 0.3 * burst
+    for start in (900, 935):                                # two micro-expressions: down and up in each burst
+        _bump(motion, "brows", start, 2.0 * burst)
+        drift[start:start + 9, brows, 1] += 0.3 * np.array([1, 1, 1, 0.5, 0, -0.5, -1, -1, -1])
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
+              "drift": drift}
+    spotted = spot_arrays(arrays, 30.0)
+    assert [(s.kind, s.onset <= 300 and s.offset >= 339) for s in spotted if s.apex < 600] == [("macro", True)]
+    assert [s.kind for s in spotted if s.apex > 600] == ["micro", "micro"]
+    undirected = spot_arrays(arrays, 30.0, SpotSettings(pair_turn=0.0))
+    assert [s.kind for s in undirected if s.apex > 600] == ["macro"]  # strength and timing alone pair them
+    assert len([s for s in spot_arrays(arrays, 30.0, SpotSettings(pair_turn=0.0)) if s.apex < 600]) == 2

@@ -260,7 +260,7 @@ class Analyzer:
         flow_reference = self._patches.cut(reference, face.matrix, face.size)
         result.flow = self._flow.measure(reference_crop if flow_reference is None else flow_reference, face.crop,
                                          face.landmarks_crop, masks, timestamp_ms)
-        result.motion = self._flow.motion
+        result.motion, result.drift = self._flow.motion, self._flow.drift
         return _Pending(result, reference_crop)
 
     def _trim_crops(self) -> None:

@@ -44,8 +44,8 @@ FLOW_KEYS: tuple[str, ...] = DIFF_KEYS
 #: Bumped whenever what the per-frame motion signals measure changes: stored signals of another version
 #: (``eval-spotting``'s, the benchmark's) are analysed again. 3: the reference cut with the frame's alignment;
 #: 4: the patch motion (:class:`PatchMotion`), Farnebäck with 2 iterations; 5: the head's motion fitted above
-#: the nose's bottom only.
-SIGNALS_VERSION = 5
+#: the nose's bottom only; 6: the regions' mean flow vectors (``drift``).
+SIGNALS_VERSION = 6
 
 FACE_SIDE = 224.0
 """Magnitudes are stated in pixels at this face crop side."""
@@ -146,6 +146,7 @@ class RegionFlow:
         self._grid = np.stack([xs, ys], -1)
         self.patches = PatchMotion()
         self.motion: dict[str, float] = {}
+        self.drift: dict[str, tuple[float, float]] = {}
 
     def residual(self, reference: np.ndarray, current: np.ndarray, landmarks_crop: np.ndarray,
                  crop_side: int, exclude: np.ndarray | None = None) -> np.ndarray:
@@ -166,7 +167,9 @@ class RegionFlow:
         the crop, as :func:`~tsfgui.face.region_masks` gives) and over all of them (``global``).
 
         With ``timestamp_ms`` (frames in time order), the regions' patch motion (:class:`PatchMotion`)
-        of the same pair is kept in :attr:`motion` (empty while the patches' baseline is too short)."""
+        of the same pair is kept in :attr:`motion` (empty while the patches' baseline is too short).
+        :attr:`drift` keeps each region's mean residual flow *vector* (dx, dy), px at a 224-px face: its
+        direction tells the rise of a movement from its return."""
         crop_side = current.shape[0]
         side = self.settings.side
         step = max(1, int(round(crop_side / side)))
@@ -175,10 +178,14 @@ class RegionFlow:
         residual = self.residual(reference, current, landmarks_crop, crop_side, exclude)
         length = np.hypot(residual[..., 0], residual[..., 1])
         out: dict[str, float] = {}
+        self.drift = {}
         union = None
         for name, region in small.items():
             union = region if union is None else union | region
             out[name] = float(length[region].mean()) if region.any() else float("nan")
+            if region.any():
+                dx, dy = residual[region].mean(axis=0)
+                self.drift[name] = (float(dx), float(dy))
         out["global"] = float(length[union].mean()) if union is not None and union.any() else float("nan")
         self.motion = self.patches.measure(residual, small, timestamp_ms) if timestamp_ms is not None else {}
         return out

@@ -28,7 +28,8 @@ class FrameResult:
     same keys (:mod:`tsfgui.engine.flow`); ``pose`` the head pose (Rx, Ry, Rz) in radians as OpenFace
     writes it (:mod:`tsfgui.face.pose`), None without a face. ``motion`` (same keys) is what spotting
     runs on: the flow's patches as robust z-scores against their own recent past, per region the 90th
-    percentile (:class:`tsfgui.engine.flow.PatchMotion`). ``heatmaps`` (on request) maps a name
+    percentile (:class:`tsfgui.engine.flow.PatchMotion`); ``drift`` each region's mean flow vector (dx, dy)
+    in px at a 224-px face. ``heatmaps`` (on request) maps a name
     (``attention``, ``rollout``, ``gradcam``) to a crop-space map in [0, 1].
     """
 
@@ -44,6 +45,7 @@ class FrameResult:
     flow: dict[str, float] = field(default_factory=dict)
     pose: tuple[float, float, float] | None = None
     motion: dict[str, float] = field(default_factory=dict)
+    drift: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def has_face(self) -> bool:

@@ -21,7 +21,7 @@ from tsfgui.face import FaceObservation, Quality
 from tsfgui.io.atomic import atomic_write
 from .results import DIFF_KEYS, FrameResult
 
-FORMAT = "tsfgui-results-4"  # 2: flow and pose; 3: flow against the reference cut with the frame's alignment; 4: patch motion
+FORMAT = "tsfgui-results-5"  # 2: flow and pose; 3: flow against the reference cut with the frame's alignment; 4: patch motion; 5: drift
 _QUALITIES = list(Quality)
 
 
@@ -71,6 +71,8 @@ class ResultsCache:
             "diff": np.array([[r.diff.get(k, np.nan) for k in DIFF_KEYS] for r in items], np.float32).reshape(n, -1),
             "flow": np.array([[r.flow.get(k, np.nan) for k in DIFF_KEYS] for r in items], np.float32).reshape(n, -1),
             "motion": np.array([[r.motion.get(k, np.nan) for k in DIFF_KEYS] for r in items], np.float32).reshape(n, -1),
+            "drift": np.array([[r.drift.get(k, (np.nan, np.nan)) for k in DIFF_KEYS] for r in items],
+                              np.float32).reshape(n, len(DIFF_KEYS), 2),
             "pose": np.array([r.pose if r.pose is not None else (np.nan,) * 3 for r in items], np.float32).reshape(n, 3),
             "probabilities": np.array([r.probabilities if r.probabilities is not None else np.full(c, np.nan)
                                        for r in items], np.float32).reshape(n, c),
@@ -118,12 +120,14 @@ class ResultsCache:
             flow = ({k: float(v) for k, v in zip(DIFF_KEYS, a["flow"][i]) if not np.isnan(v)} if "flow" in a else {})
             motion = ({k: float(v) for k, v in zip(DIFF_KEYS, a["motion"][i]) if not np.isnan(v)}
                       if "motion" in a else {})
+            drift = ({k: (float(v[0]), float(v[1])) for k, v in zip(DIFF_KEYS, a["drift"][i]) if not np.isnan(v).any()}
+                     if "drift" in a else {})
             pose = a["pose"][i] if "pose" in a else None
             probs = a["probabilities"][i]
             ref = int(a["reference"][i])
             results.append(FrameResult(int(a["index"][i]), float(a["timestamp_ms"][i]), face,
                                        int(a["faces_in_frame"][i]), None if ref < 0 else ref, diff,
                                        None if np.isnan(probs).all() or probs.size == 0 else probs.copy(), names,
-                                       flow=flow, motion=motion, pose=None if pose is None or np.isnan(pose).any()
+                                       flow=flow, motion=motion, drift=drift, pose=None if pose is None or np.isnan(pose).any()
                                        else tuple(float(v) for v in pose)))
         return results

@@ -30,8 +30,13 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    not count and a candidate must reach ``talk_threshold``, while a clear movement of the brows during
    speech is still spotted. A candidate led by the mouth or nose with ``talk_around`` or more other
    mouth peaks within ``talk_gap_s`` before and after it is a syllable, not a transient, and is dropped.
-6. **Macro pairs**: the rise and the return of a longer movement are two bursts; two candidates led by
-   the same region less than ``pair_gap_s`` apart whose peaks exceed ``pair_z`` are one movement.
+6. **Macro pairs**: the rise and the return of a longer movement are two bursts. With the regions' mean
+   flow vectors (``drift``), two candidates led by the same region are one movement when each moves one
+   way (the sum of its vectors at least ``pair_turn`` of their summed lengths and ``pair_net`` px long)
+   and either the second turns back (their sums' cosine at most −``pair_turn``) within
+   ``pair_turn_gap_s``, or both peaks exceed ``pair_z`` within ``pair_gap_s``; a micro-expression
+   rises and returns within its own burst, so two neighbours do not pair. Without vectors (older
+   results, the difference) strength and timing alone decide.
 7. **Edges and apex**: the signal lags the movement by up to the reference lag, so onset = first frame
    − ``onset_lead_s`` and offset = last frame − ``offset_lag_s``, at least ``min_fall_s`` after the apex. The apex is the top of the first burst
    (the rise; the second burst is the return), never the offset unless the interval is one frame. Up to
@@ -84,6 +89,9 @@ class SpotSettings:
     macro_max_s: float = 4.0
     pair_gap_s: float = 1.0
     pair_z: float = 10.0
+    pair_turn: float = 0.5
+    pair_net: float = 1.0
+    pair_turn_gap_s: float = 1.5
     min_fall_s: float = 0.2
     whole_face_z: float = 5.0
     head_speed: float = 0.5
@@ -139,13 +147,13 @@ def robust_z(signal: np.ndarray, window: int, hop: int = 1) -> np.ndarray:
 
 _RECORD = np.dtype([("index", np.int64), ("reference", np.int64), ("values", np.float32, (len(DIFF_KEYS),)),
                     ("flow", np.float32, (len(DIFF_KEYS),)), ("motion", np.float32, (len(DIFF_KEYS),)),
-                    ("pose", np.float32, (3,)),
+                    ("drift", np.float32, (len(DIFF_KEYS), 2)), ("pose", np.float32, (3,)),
                     ("label", np.int16), ("confidence", np.float32)])
 
 
 class SignalRecorder:
-    """Collects what spotting needs, frame by frame, in 94 bytes per frame (an hour of video at
-    30 fps is 10 MB) in fixed-size numpy blocks, so long videos are spotted without keeping
+    """Collects what spotting needs, frame by frame, in 134 bytes per frame (an hour of video at
+    30 fps is 14 MB) in fixed-size numpy blocks, so long videos are spotted without keeping
     their results and without per-frame Python objects."""
 
     BLOCK = 8192
@@ -171,6 +179,7 @@ class SignalRecorder:
         row["values"] = [r.diff.get(k, np.nan) for k in DIFF_KEYS]
         row["flow"] = [r.flow.get(k, np.nan) for k in DIFF_KEYS]
         row["motion"] = [r.motion.get(k, np.nan) for k in DIFF_KEYS]
+        row["drift"] = [r.drift.get(k, (np.nan, np.nan)) for k in DIFF_KEYS]
         row["pose"] = r.pose if r.pose is not None else (np.nan, np.nan, np.nan)
         label = r.label
         if label is None:
@@ -195,11 +204,11 @@ class SignalRecorder:
         return rec["index"], rec["values"]
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The signals as plain arrays (``index``, ``reference``, ``diff``, ``flow``, ``motion``, ``pose``), as
+        """The signals as plain arrays (``index``, ``reference``, ``diff``, ``flow``, ``motion``, ``drift``, ``pose``), as
         :func:`spot_arrays` takes them and ``np.savez`` stores them."""
         rec = self._records()
         return {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
-                "motion": rec["motion"], "pose": rec["pose"]}
+                "motion": rec["motion"], "drift": rec["drift"], "pose": rec["pose"]}
 
     def labels(self, records: np.ndarray | None = None) -> Sequence[str | None]:
         """The label of each frame (None where not analysed), looked up from its class code on access."""
@@ -212,7 +221,7 @@ class SignalRecorder:
         labels = self.labels(rec)
         confidences = _LazyColumn(rec["confidence"], lambda value: None if np.isnan(value) else float(value))
         arrays = {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
-                  "motion": rec["motion"], "pose": rec["pose"]}
+                  "motion": rec["motion"], "drift": rec["drift"], "pose": rec["pose"]}
         return spot_arrays(arrays, fps, settings, labels, confidences)
 
 
@@ -322,7 +331,8 @@ def spot_arrays(arrays: dict[str, np.ndarray], fps: float, settings: SpotSetting
     if settings.common > 0:
         values = common_removed(values, settings.common)
     return spot_signals(arrays["index"], arrays["reference"], values, fps, settings,
-                        labels, confidences, pose=arrays.get("pose"), ignore=ignore, raw=raw, speech=speech)
+                        labels, confidences, pose=arrays.get("pose"), ignore=ignore, raw=raw, speech=speech,
+                        drift=arrays.get("drift") if key != "diff" else None)
 
 
 #: The signals spotting can run on (``SpotSettings.signal``).
@@ -418,11 +428,14 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
                  settings: SpotSettings, labels: Sequence[str | None] | None = None,
                  confidences: Sequence[float | None] | None = None,
                  pose: np.ndarray | None = None, ignore: np.ndarray | None = None,
-                 raw: np.ndarray | None = None, speech: np.ndarray | None = None) -> list[SpottedInterval]:
+                 raw: np.ndarray | None = None, speech: np.ndarray | None = None,
+                 drift: np.ndarray | None = None) -> list[SpottedInterval]:
     """:func:`spot` on arrays: frame indices, reference indices (−1: none), region signals (frames ×
     :data:`DIFF_KEYS`: flow or difference), for the head-motion flag the pose (frames × 3), frames
     to ``ignore``, the signals before the common part was removed (``raw``, for blinks; default
-    ``values``), and the mouth signal speech is told on (``speech``; default the mouth's in ``values``)."""
+    ``values``), the mouth signal speech is told on (``speech``; default the mouth's in ``values``) and
+    the regions' mean flow vectors (``drift``, frames × :data:`DIFF_KEYS` × 2) that pair a movement's
+    rise with its return."""
     if len(index) == 0:
         return []
     frames = lambda seconds: int(round(seconds * fps))  # noqa: E731
@@ -472,7 +485,7 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
         groups = [g for g in groups if _leading_region(z, settings.regions, g) not in ("mouth", "nose")
                   or _peaks_above(mouth[max(0, g[0] - gap):g[0]], cut)
                   + _peaks_above(mouth[g[-1] + 1:g[-1] + 1 + gap], cut) < settings.talk_around]
-    groups = _pair_macro(groups, z, score, settings, fps)
+    groups = _pair_macro(groups, z, score, settings, fps, drift)
     speed = head_speed(pose, fps, smooth_s=settings.pose_smooth_s) if pose is not None else None
     intervals = []
     for g in groups:
@@ -511,21 +524,51 @@ def _merged(spans: list[list[int]]) -> list[tuple[int, int]]:
 
 
 def _pair_macro(groups: list[list[int]], z: dict[str, np.ndarray], score: np.ndarray, settings: SpotSettings,
-                fps: float) -> list[list[int]]:
+                fps: float, drift: np.ndarray | None = None) -> list[list[int]]:
     """Join the rise and return bursts of one longer movement (see the module docstring, step 6)."""
     if not groups or settings.pair_gap_s <= 0:
         return groups
-    gap = settings.pair_gap_s * fps
+    directed = drift is not None and settings.pair_turn > 0 and np.isfinite(drift).any()
     out = [groups[0]]
     for g in groups[1:]:
         prev = out[-1]
-        strong = np.max(score[prev]) >= settings.pair_z and np.max(score[g]) >= settings.pair_z
-        same = _leading_region(z, settings.regions, prev) == _leading_region(z, settings.regions, g)
-        if strong and same and g[0] - prev[-1] <= gap and (g[-1] - prev[0]) / fps <= settings.macro_max_s:
+        region = _leading_region(z, settings.regions, prev)
+        gap = (g[0] - prev[-1]) / fps
+        strong = (gap <= settings.pair_gap_s and np.max(score[prev]) >= settings.pair_z
+                  and np.max(score[g]) >= settings.pair_z)
+        turning = False
+        if directed:
+            one_way, opposite = _turns_back(drift[:, DIFF_KEYS.index(region)], prev, g, settings.pair_turn,
+                                            settings.pair_net)
+            strong = strong and one_way  # two micro-expressions each rise and return within their burst
+            turning = one_way and opposite and gap <= settings.pair_turn_gap_s
+        join = region == _leading_region(z, settings.regions, g) and (strong or turning)
+        if join and (g[-1] - prev[0]) / fps <= settings.macro_max_s:
             out[-1] = list(range(prev[0], g[-1] + 1))
         else:
             out.append(g)
     return out
+
+
+def _net(drift: np.ndarray, frames: Sequence[int]) -> tuple[np.ndarray, float]:
+    """The sum of a region's flow vectors over ``frames`` and its straightness (|sum| / sum of |v|)."""
+    v = np.nan_to_num(drift[frames[0]:frames[-1] + 1].astype(np.float64))
+    total = v.sum(axis=0)
+    path = float(np.hypot(v[:, 0], v[:, 1]).sum())
+    return total, (float(np.hypot(*total)) / path if path > 0 else 0.0)
+
+
+def _turns_back(drift: np.ndarray, first: Sequence[int], second: Sequence[int], turn: float,
+                least: float) -> tuple[bool, bool]:
+    """Whether both bursts move one way (straightness at least ``turn``, each moving at least ``least``:
+    the length of the sum of its flow vectors, px at a 224-px face), and whether ``second`` then moves
+    back the way ``first`` went (the cosine of their net vectors at most −``turn``). A
+    micro-expression's burst holds its own rise and return: its net vector is small."""
+    a, straight_a = _net(drift, first)
+    b, straight_b = _net(drift, second)
+    la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+    one_way = straight_a >= turn and straight_b >= turn and min(la, lb) >= least
+    return one_way, one_way and float(a @ b) / (la * lb) <= -turn
 
 
 @dataclass
