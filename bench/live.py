@@ -22,19 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-_BENCH = Path(__file__).resolve().parent
 #: Seconds of camera before the measurement, allowed for the model to load and give its first result.
 WARM_UP_S = 120.0
-
-
-def _make_video(path: Path, seconds: float) -> int:
-    """The bundled sample cycled into ``seconds`` of 640×480 30 fps MJPG (``bench/memory.py``'s maker)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("tsfgui_bench_memory", _BENCH / "memory.py")
-    memory = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(memory)
-    return memory.make_video(path, seconds / 60.0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="cap torch, oneDNN and MKL to this instruction set (default: what the CPU has)")
     args = parser.parse_args(argv)
     from tsfgui.model.cpu_features import cpu_features, run_capped
+    from tsfgui.samples.excerpt import write_sample_excerpt
 
     if args.isa != "native":
         code = run_capped(args.isa, __file__, argv)
@@ -92,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.001)
 
         camera_video = Path(tmp) / "camera.avi"
-        camera_frames = _make_video(camera_video, WARM_UP_S + args.seconds + 5.0)
+        camera_frames = int((WARM_UP_S + args.seconds + 5.0) * 30)
+        write_sample_excerpt(camera_video, camera_frames)  # the sample cycled
         window.live.open(lambda: VideoFileSource(camera_video), realtime=True)
         pump(WARM_UP_S, until=lambda: window.live.shown >= 0 and bool(window.session.results))  # model loaded, first result
         shown0, started = window.live.shown, time.perf_counter()

@@ -12,27 +12,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
-
 from tsfgui.arguments import positive_float
-
-SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "sample_interview.mp4"
-
-
-def make_video(path: Path, minutes: float) -> int:
-    frames = []
-    cap = cv2.VideoCapture(str(SAMPLE))
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
-    total = int(minutes * 60 * 30)
-    for i in range(total):
-        writer.write(frames[i % len(frames)])
-    writer.release()
-    return total
+from tsfgui.samples.excerpt import write_sample_excerpt
 
 
 def peak_rss_mb(cmd: list[str]) -> tuple[float, float]:
@@ -54,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for minutes in args.minutes:
             video = Path(tmp) / f"long-{minutes:g}.avi"
-            frames = make_video(video, minutes)
+            frames = int(minutes * 60 * 30)
+            write_sample_excerpt(video, frames)  # the sample cycled
             cmd = [tsfgui, "analyze", str(video), "--out", str(Path(tmp) / "out"), "-q"]
             if args.weights:
                 cmd += ["--weights", args.weights]

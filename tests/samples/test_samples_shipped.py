@@ -82,3 +82,23 @@ def test_face_is_found_by_dlib_hog_detector(decoded):
         rects = detector(np.ascontiguousarray(frame[:, :, ::-1]), 0)
         assert len(rects) == 1
         assert 180 <= rects[0].width() <= 280
+
+
+def test_an_excerpt_longer_than_the_sample_cycles_its_frames(tmp_path):
+    """Benches' long inputs: the sample's frames repeated from the start, as many as asked for."""
+    from tsfgui.io import VideoFileSource
+    from tsfgui.resources import SAMPLE_VIDEO
+    from tsfgui.samples.excerpt import write_sample_excerpt
+
+    with VideoFileSource(SAMPLE_VIDEO) as sample:
+        length = sample.info.frame_count
+    path = write_sample_excerpt(tmp_path / "long.avi", length + 5)
+    with VideoFileSource(path) as source:
+        frames = [frame.image for frame in source]
+    assert len(frames) == length + 5
+    def apart(a, b) -> float:
+        return float(np.abs(a.astype(np.int16) - b).mean())
+
+    for i in range(5):  # the same source image (the encoder treats a video's first frame a little apart)
+        assert apart(frames[length + i], frames[i]) < 1.0
+    assert apart(frames[length], frames[length - 1]) > 3 * apart(frames[length], frames[0])

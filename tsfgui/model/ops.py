@@ -273,21 +273,21 @@ def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 
 # rotary position (as in the RMT code the authors build on) -----------------------------------------
 
-def rotary_cis(h: int, w: int, head_dim: int, scale: float = 1.0, device: torch.device | None = None,
+def rotary_cis(h: int, w: int, head_dim: int, device: torch.device | None = None,
                dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
     """``(cos, sin)`` tables of shape ``(h, w, 1, head_dim/2)`` for the rotary position of RMT.
 
     Token ``(r, c)`` has the raster index ``n = r·w + c``; channel pair ``j`` is rotated by
     ``n·θ_j`` with ``θ_j = 10000^(−j/(head_dim/2 − 1))`` (``linspace(0, 1)`` exponents, as in
-    RMT). Both tables are multiplied by ``scale`` (e.g. to fold an attention scale into q).
+    RMT). The same tables turn queries and keys (the attention scale is the attention's).
     """
     half = head_dim // 2
     exps = torch.linspace(0.0, 1.0, half, dtype=torch.float64)
     theta = 1.0 / (10000.0 ** exps)
     n = torch.arange(h * w, dtype=torch.float64)
     ang = n[:, None] * theta[None, :]
-    cos = (torch.cos(ang) * scale).reshape(h, w, 1, half)
-    sin = (torch.sin(ang) * scale).reshape(h, w, 1, half)
+    cos = torch.cos(ang).reshape(h, w, 1, half)
+    sin = torch.sin(ang).reshape(h, w, 1, half)
     return cos.to(device=device, dtype=dtype), sin.to(device=device, dtype=dtype)
 
 

@@ -316,7 +316,7 @@ class RetStage(nn.Module):
                 mask = manhattan_decay_mask(h, w, g)[None].to(**conv)
             cos = sin = cis = None
             if self.rotary:
-                cos, sin = ops.rotary_cis(h, w, self.dim // self.num_heads, 1.0, device, dtype)
+                cos, sin = ops.rotary_cis(h, w, self.dim // self.num_heads, device, dtype)
                 if dtype in (torch.float32, torch.bfloat16, torch.float16):
                     cis = torch.complex(cos.float(), sin.float())
             rel = RelPos(mask, mask_row, mask_col, cos, sin, cis)

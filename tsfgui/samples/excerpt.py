@@ -1,4 +1,5 @@
-"""The first frames of the bundled sample as a video of their own (short real-face inputs for tests and benches)."""
+"""The bundled sample as a video of its own: its first frames (short real-face inputs for tests) or its frames
+cycled into a longer video (benches' long inputs)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from tsfgui.resources import SAMPLE_VIDEO
 
 
 def write_sample_excerpt(path: str | Path, frames: int, fps: float = 30.0) -> Path:
-    """Write the first ``frames`` frames of the bundled sample (a face with planted movements) to ``path``
-    as an MJPG video at ``fps``; returns the path."""
+    """Write ``frames`` frames of the bundled sample (a face with planted movements) to ``path`` as an MJPG
+    video at ``fps``: its first frames, or all of them cycled from the start as often as needed for a
+    longer video (benches' long inputs); returns the path."""
     path = Path(path)
     with VideoFileSource(SAMPLE_VIDEO) as source:
         size = (source.info.width, source.info.height)
@@ -20,10 +22,14 @@ def write_sample_excerpt(path: str | Path, frames: int, fps: float = 30.0) -> Pa
         if not writer.isOpened():
             raise OSError(f"cannot write an MJPG video to '{path}'")
         try:
+            kept = []  # the sample's frames, once, when the video needs more of them than it holds
             for frame in source:
                 if frame.index >= frames:
                     break
                 writer.write(frame.image)
+                kept.append(frame.image)
+            for i in range(len(kept), frames if kept else 0):
+                writer.write(kept[i % len(kept)])
         finally:
             writer.release()
     return path
