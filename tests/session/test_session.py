@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tsfgui import export
 from tsfgui.resources import SAMPLE_VIDEO
 from tsfgui.session import Session
@@ -125,3 +127,31 @@ def test_a_damaged_file_is_not_cached_so_reopening_says_the_damage_again(tmp_pat
         assert any(h[0] == "status" and "damaged" in h[1] for h in heard)
         assert session.close(60)
     assert not list(cache.directory.glob("*.npz"))
+
+
+def test_live_two_stage_spots_the_camera_and_classifies_each_event_once(tiny_weights):
+    from tsfgui.io import VideoFileSource
+
+    session = Session(tiny_weights, per_frame_model=False)
+    heard = _listen(session)
+    # the sample as a camera: paced at its 30 fps through the path a webcam takes
+    assert session.open_live(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True).join(300)
+    assert [h[1] for h in heard if h[0] == "finished"] == ["live"] and not session.errors
+    assert session.live and session.results and all(r.probabilities is None for r in session.results.values())
+    events = session.events
+    assert len(events) >= 3, "the sample's planted movements are spotted live"
+    assert all(e.label in session.models.class_names and 0 < e.probability <= 1 for e in events)
+    assert [e.apex for e in events] == sorted({e.apex for e in events}), "each event once, in order"
+    assert all(0 <= e.onset < e.apex < e.offset < 300 for e in events)
+    assert [h[1] for h in heard if h[0] == "events_changed"][-1] == events
+    assert session.fps == pytest.approx(30.0, rel=0.05)  # measured from the frames' timestamps
+
+
+def test_live_with_the_model_on_every_frame_spots_nothing(tiny_weights):
+    from tsfgui.io import VideoFileSource
+
+    session = Session(tiny_weights, per_frame_model=True)
+    seen: list = []
+    session.live_result.connect(seen.append)
+    assert session.open_live(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True).join(300)
+    assert any(r.probabilities is not None for r in seen) and not session.events

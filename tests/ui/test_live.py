@@ -21,6 +21,7 @@ from tsfgui.ui.main_window import MainWindow  # noqa: E402
 def test_display_follows_the_camera_and_a_busy_model_skips_stale_frames(qtbot, tiny_weights):
     w = MainWindow(weights=tiny_weights)
     qtbot.addWidget(w)
+    w.set_per_frame_model(True)  # the model on every newest frame
     free = threading.Event()
     free.set()
     # the model's head waits while the test holds it: an analysis as slow as the test wants
@@ -51,3 +52,25 @@ def test_display_follows_the_camera_and_a_busy_model_skips_stale_frames(qtbot, t
     w.close()  # the window closes once its workers have ended, waited for off the GUI thread
     qtbot.waitUntil(lambda: w.workers_ended, timeout=60_000)
     assert QThreadPool.globalInstance().activeThreadCount() == 0
+
+
+def test_two_stage_live_lists_each_classified_event_and_the_badge_shows_the_latest(qtbot, tiny_weights, tmp_path):
+    w = MainWindow(weights=tiny_weights)  # the default: spotting on every frame, the model on spotted events
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    shown: list[str] = []
+    w.session.events_changed.connect(lambda events: shown.append(w.badge.title.text()))
+    w.live.open(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True)
+    assert "Live: each spotted interval appears" in w.events_panel.summary.text()
+    qtbot.waitUntil(lambda: len(w.session.events) >= 2, timeout=120_000)
+    qtbot.waitUntil(lambda: w.badge.title.text() in w.session.class_names, timeout=10_000)
+    assert w.events_panel.table.rowCount() == len(w.session.events)
+    assert w.events_panel.table.item(0, 4).text() == w.session.events[0].label
+    assert "once it has ended" in w.events_panel.summary.text()
+    assert w.grab().save(str(tmp_path / "live.png"))
+    w.set_per_frame_model(True)  # switched while live: the camera is analysed again, the model on every frame
+    qtbot.waitUntil(lambda: any(r.analysed for r in w.session.results.values()), timeout=120_000)
+    assert not w.session.events and "nothing is spotted" in w.events_panel.summary.text()
+    w.close()
+    qtbot.waitUntil(lambda: w.workers_ended, timeout=60_000)

@@ -63,6 +63,19 @@ def _pair_crops(source: FrameSource, interval: SpottedInterval, template: AlignT
     return None if pair is None else (pair.onset, pair.apexes[0])
 
 
+def label_pairs(model, onsets: Sequence[np.ndarray], apexes: Sequence[np.ndarray], *,
+                device: str | torch.device | None = None) -> list[tuple[str, float]]:
+    """The class TSFmicro gives each (onset, apex) pair of aligned BGR crops, with its probability, in
+    one batch on ``device`` (default: the model's own)."""
+    target = next(model.parameters()).device if device is None else torch.device(device)
+    with torch.inference_mode():
+        onset = model.preprocess(list(onsets)).to(target)
+        apex = model.preprocess(list(apexes)).to(target)
+        probabilities = model(onset, apex).float().softmax(dim=1).cpu().numpy()
+    best = probabilities.argmax(axis=1)
+    return [(model.class_names[int(b)], float(p[b])) for b, p in zip(best, probabilities)]
+
+
 def classify_intervals(model, source: FrameSource, intervals: Sequence[SpottedInterval], *,
                        device: str | torch.device | None = None, batch_size: int = 8,
                        tracker: FaceTracker | None = None, boxes: FaceBoxes | None = None,
@@ -90,13 +103,9 @@ def classify_intervals(model, source: FrameSource, intervals: Sequence[SpottedIn
     def flush() -> None:
         if not pending:
             return
-        with torch.inference_mode():
-            onset = model.preprocess([p[1] for p in pending]).to(target)
-            apex = model.preprocess([p[2] for p in pending]).to(target)
-            probabilities = model(onset, apex).float().softmax(dim=1).cpu().numpy()
-        for (i, _, _), probs in zip(pending, probabilities):
-            best = int(np.argmax(probs))
-            labelled[i] = replace(labelled[i], label=model.class_names[best], probability=float(probs[best]))
+        labels = label_pairs(model, [p[1] for p in pending], [p[2] for p in pending], device=target)
+        for (i, _, _), (label, probability) in zip(pending, labels):
+            labelled[i] = replace(labelled[i], label=label, probability=probability)
         pending.clear()
 
     for i, interval in enumerate(intervals):

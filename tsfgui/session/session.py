@@ -24,6 +24,7 @@ from psygnal import Signal
 
 from tsfgui.engine import Analyzer, FrameResult, LatestFrame, ReferencePolicy, ResultsCache, RollingLag, cache_key
 from tsfgui.engine.interval_labels import FaceBoxes, classify_intervals
+from tsfgui.engine.live_events import EventClassifier, LiveSpotter
 from tsfgui.engine.spotting import SignalRecorder, SpotSettings, SpottedInterval
 from tsfgui.io import FrameSource, SourceDamagedError, SourceError, SourceInfo, open_source
 from tsfgui.model.device import device_name
@@ -287,18 +288,25 @@ class Session:
 
     # --- live ---------------------------------------------------------------------------------
     def open_live(self, make_source: Callable[[], FrameSource], *, realtime: bool = False,
-                  on_frame: Callable | None = None) -> Task:
+                  on_frame: Callable | None = None, settings: SpotSettings | None = None) -> Task:
         """Analyse the newest frame of a live source each time (stale ones are dropped).
 
         ``make_source`` runs in the task (opening a camera may take seconds), after the previous
         tasks have ended (a camera is released before it is opened again); every frame goes to
-        ``on_frame`` (reader thread) for display. ``realtime`` paces a file at its frame rate."""
+        ``on_frame`` (reader thread) for display. ``realtime`` paces a file at its frame rate.
+
+        By default (``per_frame_model`` off) the analysis is two-stage as for files: faces and signals
+        on every newest frame, spotting (``settings``) over the last seconds, and the model on each
+        spotted event's onset and apex in a thread of its own; each event joins :attr:`events` once
+        classified (:mod:`tsfgui.engine.live_events`). With ``per_frame_model`` the model runs on every
+        newest frame instead, and nothing is spotted."""
         previous = [task for task in self._tasks if task.running]
         self.cancel()
         self.path, self.fps, self.info, self.live = None, None, None, True
         self._clear()
         self.clear_errors()
         self.reset.emit()
+        per_frame = self.per_frame_model
 
         def work(token: CancelToken) -> None:
             for task in previous:
@@ -309,18 +317,33 @@ class Session:
             stop = threading.Event()  # set by cancelling, or by the gate closing (which must not read as cancelled)
             token.on_cancel(stop.set)
             gate = LatestFrame(source, realtime=realtime, on_frame=on_frame, stop=stop)
+            spotter = classifier = None
             try:
-                analyzer = Analyzer(model, batch_size=1, policy=self.policy, reserve_cpus=1)  # a core for the camera
+                # a core for the camera and the window; two-stage, the model's thread takes the model's share
+                analyzer = Analyzer(model if per_frame else None, batch_size=1, policy=self.policy, reserve_cpus=1)
+                if not per_frame:
+                    spotter = LiveSpotter(source.info.fps, settings)
+                    classifier = EventClassifier(model, lambda event: self._call(token, self._live_event, event),
+                                                 device=analyzer.device)
                 self._call(token, self._opened_live, source.info)
                 self._call(token, self._set_model, describe_model(model), device_name(analyzer.device),
                            self.models.warning(), tuple(model.class_names) if model is not None else ())
                 for result in analyzer.run(gate, should_stop=stop.is_set):
+                    if spotter is not None:
+                        for event in spotter.add(result):
+                            classifier.submit(event)
                     stats = gate.stats
                     self._call(token, self._live_result, result.compact(),
-                               (stats.source_fps, stats.analysis_fps, stats.dropped))
+                               (stats.source_fps, stats.analysis_fps, stats.dropped),
+                               spotter.fps if spotter is not None else None)
+                if spotter is not None and not token.cancelled:  # the source ended: what it showed last counts too
+                    for event in spotter.finish():
+                        classifier.submit(event)
             finally:
                 gate.close()
                 source.close()
+                if classifier is not None:
+                    classifier.close()
 
         return self._start("live analysis", work, lambda _: self.finished.emit("live"))
 
@@ -328,11 +351,18 @@ class Session:
         self.info = info
         self.opened.emit(info)
 
-    def _live_result(self, result: FrameResult, stats: tuple[float, float, int]) -> None:
+    def _live_result(self, result: FrameResult, stats: tuple[float, float, int], fps: float | None) -> None:
         self.live_stats = stats
+        if fps is not None:
+            self.fps = fps  # measured: what the events' frame numbers are read with
         self.results = {result.index: result}  # live keeps only the newest result
         self.traces.add([result])
         self.live_result.emit(result)
+
+    def _live_event(self, event: SpottedInterval) -> None:
+        self.events = [*self.events, event]
+        self.spotted = True
+        self.events_changed.emit(self.events)
 
     # --- tasks --------------------------------------------------------------------------------
     def _call(self, token: CancelToken, function: Callable, *args) -> None:

@@ -11,6 +11,8 @@ from tsfgui.session import Session
 
 #: Below this probability of the top class the badge is greyed (the model is unsure).
 LOW_CONFIDENCE = 0.5
+#: Live, two-stage: seconds a classified event stays on the badge.
+LIVE_HOLD_S = 3.0
 
 
 class EmotionBadge(QWidget):
@@ -38,10 +40,12 @@ class EmotionBadge(QWidget):
         layout.addLayout(self._grid)
         layout.addStretch(1)
         self.greyed = True
+        self._live_event: tuple[int, int, int] | None = None  # the latest live event, and the frame it came at
+        self._live_from = -1
         session.model_changed.connect(self._classes_changed)
         session.events_changed.connect(lambda _events: self.show_frame(self.index))
         session.reset.connect(lambda: self.show_frame(self.index))
-        session.live_result.connect(lambda r: self.show_prediction(r.probabilities, r.status))
+        session.live_result.connect(self._show_live)
 
     def _classes_changed(self) -> None:
         """Create one bar per class (once per model)."""
@@ -81,6 +85,25 @@ class EmotionBadge(QWidget):
                                  ("no model loaded" if not result.class_names else "no reference frame yet"))
         else:
             self.show_prediction(result.probabilities)
+
+    def _show_live(self, result) -> None:
+        """Live: the newest frame's own prediction (the model on every frame), else the class of the
+        latest event for :data:`LIVE_HOLD_S` after it was classified, else what the newest frame shows."""
+        session = self.session
+        if session.per_frame_model or session.weights is None:
+            self.show_prediction(result.probabilities, result.status)
+            return
+        fps = session.fps or 30.0
+        event = session.events[-1] if session.events else None
+        if event is not None and (event.onset, event.apex, event.offset) != self._live_event:
+            self._live_event, self._live_from = (event.onset, event.apex, event.offset), result.index  # a new one
+        if event is not None and result.index - self._live_from <= LIVE_HOLD_S * fps:
+            where = f"{event.kind}-expression {(result.index - event.apex) / fps:.1f} s ago"
+            self.show_event(event.label, event.probability, where if event.label else f"{where}: no face at its onset")
+        elif result.face is None:
+            self.show_no_movement("no face in view")
+        else:
+            self.show_no_movement("watching for movements")
 
     def _show_event_class(self, index: int) -> None:
         session = self.session

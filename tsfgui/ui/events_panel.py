@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QAbstractItemView, QLabel, QTableWidget, QTableWid
 from tsfgui.session import Session
 
 WAITING = "Spotted intervals appear when the analysis has finished."
+LIVE_WAITING = "Live: each spotted interval appears once it has ended and the model has classified it."
+LIVE_PER_FRAME = "Live with the model on every frame: nothing is spotted (Analysis › per-frame model is on)."
 
 COLUMNS = ("onset (s)", "apex (s)", "offset (s)", "kind", "label", "p", "region", "score")
 
@@ -40,9 +42,13 @@ class EventsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.summary)
         layout.addWidget(self.table)
-        session.reset.connect(lambda: self.clear(WAITING))
+        session.reset.connect(self._reset)
         session.spotting_started.connect(lambda: self.clear("Spotting…"))
         session.events_changed.connect(self._show_events)
+
+    def _reset(self) -> None:
+        live = self.session.live
+        self.clear(WAITING if not live else LIVE_PER_FRAME if self.session.per_frame_model else LIVE_WAITING)
 
     def clear(self, message: str = WAITING) -> None:
         self.table.setRowCount(0)
@@ -53,7 +59,7 @@ class EventsPanel(QWidget):
         if session.spot_error:
             self.clear(session.spot_error.replace("Spotting stopped", "Spotting failed"))
             return
-        events, fps = session.events, session.info.fps
+        events, fps = session.events, session.fps or session.info.fps or 30.0  # live: the measured rate
         self.table.setRowCount(len(events))
         for row, e in enumerate(events):
             cells = (f"{e.onset / fps:.2f}", f"{e.apex / fps:.2f}", f"{e.offset / fps:.2f}", e.kind, e.label or "",
@@ -65,9 +71,12 @@ class EventsPanel(QWidget):
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         micro = sum(e.kind == "micro" for e in events)
-        self.summary.setText(f"{len(events)} spotted intervals ({micro} micro, {len(events) - micro} macro). "
-                             "Double-click a row to go to its apex.")
+        how = ("Live: each appears once it has ended and the model has classified it." if session.live
+               else "Double-click a row to go to its apex.")
+        self.summary.setText(f"{len(events)} spotted intervals ({micro} micro, {len(events) - micro} macro). {how}")
+        if session.live and events:
+            self.table.scrollToBottom()
 
     def _activated(self, row: int, _column: int) -> None:
-        if 0 <= row < len(self.session.events):
+        if not self.session.live and 0 <= row < len(self.session.events):  # a camera cannot go back
             self.seekRequested.emit(self.session.events[row].apex)

@@ -23,6 +23,7 @@ class LiveController:
         self.session, self.window, self.rate_label = session, window, rate_label
         self.shown = -1  # the index of the camera frame on screen
         self._frame = None  # the newest camera frame (index, ts, RGB), written by the reader thread
+        self._opened_with: tuple[Callable[[], FrameSource], bool] | None = None  # what open() was given last
         self._timer = QTimer(window)
         self._timer.timeout.connect(self._show_frame)
         session.reset.connect(self._follow_session)
@@ -39,8 +40,16 @@ class LiveController:
         w.slider.setEnabled(False)
         w.play_button.setEnabled(False)
         self._frame, self.shown = None, -1
+        self._opened_with = (make_source, realtime)
         self.session.open_live(make_source, realtime=realtime, on_frame=self._on_frame)
         self._timer.start(10)
+
+    def restart(self) -> None:
+        """Open the live source again (another model, or the model on every frame switched): nothing
+        when live mode is not on."""
+        if self.session.live and self._opened_with is not None:
+            make_source, realtime = self._opened_with
+            self.open(make_source, realtime=realtime)
 
     def _follow_session(self) -> None:
         if not self.session.live and self._timer.isActive():  # a file was opened: live mode ends
@@ -55,6 +64,8 @@ class LiveController:
         if self.session.live:
             self.window.info = info
             self.window.setWindowTitle(f"tsfgui — {info.name} (live)")
+            how = "model on every frame" if self.session.per_frame_model else "model on spotted events"
+            self.window.statusBar().showMessage(f"Live, {how}")
 
     def _on_frame(self, frame) -> None:  # runs in the reader thread: convert there, hand over by reference
         self._frame = (frame.index, frame.timestamp_ms, cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB))

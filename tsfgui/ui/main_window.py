@@ -159,6 +159,7 @@ class MainWindow(PlayerWindow):
     def load_weights(self, path: str | None) -> None:
         """Use the model in ``path`` and analyse the open recording again with it."""
         self.analysis.load_weights(path)
+        self.live.restart()
 
     def set_policy(self, policy: ReferencePolicy) -> None:
         """Pair frames with their reference by ``policy`` and analyse again."""
@@ -169,6 +170,7 @@ class MainWindow(PlayerWindow):
         analyse again; off (the default), the badge shows the class of the spotted event."""
         self.per_frame_action.setChecked(bool(on))
         self.analysis.set_per_frame_model(on)
+        self.live.restart()  # live: the camera is analysed again the new way
 
     # --- the player's frames -----------------------------------------------------------------
     def _on_opened(self, info: SourceInfo) -> None:

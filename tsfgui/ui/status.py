@@ -41,10 +41,14 @@ class SessionStatus:
         session.error.connect(self._error)
         session.errors_cleared.connect(lambda: self._error(None))
         session.model_changed.connect(self._model)
-        session.opened.connect(lambda info: self.progress.setRange(0, info.frame_count or 0))
+        session.opened.connect(self._opened)
         session.reset.connect(self._reset)
         session.progress.connect(self._progress)
         session.status.connect(lambda text: bar.showMessage(text))
+
+    def _opened(self, info) -> None:
+        self.progress.setRange(0, info.frame_count or 0)
+        self.progress.setVisible(not self.session.live)  # a camera has no end to count towards
 
     def _error(self, message: str | None) -> None:
         self.error_banner.setText(message or "")
