@@ -2,14 +2,17 @@
 
     tsfgui bench live                      # 10 s, the paper's model (random weights: same speed)
     tsfgui bench live --isa avx2 --seconds 20   # capped to AVX2, 20 s measured after the model loads
+    tsfgui bench live --per-frame-model    # the model on every newest frame instead of on spotted events
 
 The bundled sample's frames, cycled into a video longer than the run (the sample itself lasts 10 s, and
 a camera does not stop), are fed in real time through the path a webcam takes (a reader thread that keeps
-only the newest frame); the main window runs offscreen with the full TSFmicro in live mode (the
-model gets all cores but one). Printed: the camera's frame rate, the frames the window showed per
-second, the analysis rate (newest frames analysed per second), the frames dropped as stale, how far
-the newest analysed frame lags the shown one, and the longest stall of the window's event loop (a
-5-ms timer's largest gap). Timings depend on the machine and its load: these are figures to read, not
+only the newest frame); the main window runs offscreen with the full TSFmicro in live mode, two-stage
+by default (faces and signals on the newest frames, the model on each spotted event in a thread of its
+own) or with ``--per-frame-model`` on every newest frame (the model gets all cores but one). Printed:
+the camera's frame rate, the frames the window showed per second, the analysis rate (newest frames
+analysed per second), the frames dropped as stale, how far the newest analysed frame lags the shown
+one, the longest stall of the window's event loop (a 5-ms timer's largest gap) and, two-stage, the
+events spotted and classified and how long after its offset each appeared. Timings depend on the machine and its load: these are figures to read, not
 to assert.
 """
 
@@ -34,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=positive_float, default=10.0, help="seconds of live run (default 10)")
     parser.add_argument("--weights", default=None, help="weights file (default: the full model, random weights)")
+    parser.add_argument("--per-frame-model", action="store_true",
+                        help="run the model on every newest frame (default: on each spotted event)")
     parser.add_argument("--isa", choices=("native", "avx2", "avx512"), default="native",
                         help="cap torch, oneDNN and MKL to this instruction set (default: what the CPU has)")
     args = parser.parse_args(argv)
@@ -66,7 +71,14 @@ def main(argv: list[str] | None = None) -> int:
             weights = str(Path(tmp) / "full.safetensors")
             TSFmicro().save_pretrained(weights)
         window = MainWindow(weights=weights)
+        window.set_per_frame_model(args.per_frame_model)
         window.show()
+        appeared: list[tuple[int, int]] = []  # (frame shown when an event appeared, its offset), measuring only
+        measuring = [False]
+        analysed = [0]  # results of the live analysis (one per newest frame taken)
+        window.session.live_result.connect(lambda result: analysed.__setitem__(0, analysed[0] + 1))
+        window.session.events_changed.connect(
+            lambda events: measuring[0] and events and appeared.append((window.live.shown, events[-1].offset)))
         gaps: list[float] = []
         last = [time.perf_counter()]
 
@@ -87,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         window.live.open(lambda: VideoFileSource(camera_video), realtime=True)
         pump(WARM_UP_S, until=lambda: window.live.shown >= 0 and bool(window.session.results))  # model loaded, first result
         shown0, started = window.live.shown, time.perf_counter()
+        analysed0 = analysed[0]
+        measuring[0] = True
         timer = QTimer()
         timer.timeout.connect(tick)
         last[0] = time.perf_counter()
@@ -94,16 +108,24 @@ def main(argv: list[str] | None = None) -> int:
         pump(args.seconds)
         timer.stop()
         elapsed = time.perf_counter() - started
-        camera, analysis, dropped = window.session.live_stats
+        measuring[0] = False
+        camera, _, dropped = window.session.live_stats
+        analysis = (analysed[0] - analysed0) / elapsed  # over the measurement only, not the model's loading
         shown = (window.live.shown - shown0) / elapsed
         ran_out = window.live.shown >= camera_frames - 1
         newest = max(window.session.results) if window.session.results else -1
         window.close()
         pump(30.0, until=lambda: window.workers_ended)
-    print(f"live, full model, {args.seconds:g} s of the sample fed at 30 fps:")
+    how = "on every newest frame" if args.per_frame_model else "on each spotted event"
+    print(f"live, full model {how}, {args.seconds:g} s of the sample fed at 30 fps:")
     print(f"  camera {camera:.1f} fps; window showed {shown:.1f} frames/s; analysis {analysis:.1f} newest frames/s; "
           f"{dropped} stale frames dropped; the newest analysed frame {window.live.shown - newest} frames behind the "
           f"shown one; longest event-loop stall {1000 * max(gaps, default=0.0):.1f} ms over {len(gaps)} timer ticks")
+    if not args.per_frame_model:
+        delays = sorted((shown - offset) / 30.0 for shown, offset in appeared)
+        print(f"  {len(appeared)} events spotted and classified during the measurement"
+              + (f", each shown {delays[0]:.1f}–{delays[-1]:.1f} s after its offset (median "
+                 f"{delays[len(delays) // 2]:.1f} s)" if delays else ""))
     if ran_out:
         print("  the camera video ended during the measurement (the model took long to load): the rates are too low")
         return 1

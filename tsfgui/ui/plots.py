@@ -22,6 +22,8 @@ DIFF_COLOURS = {"global": (220, 220, 220), "brows": (255, 170, 0), "eyes": (0, 2
                 "mouth": (255, 80, 120)}
 #: The signal plot's axis label and unit for each signal spotting can run on.
 SIGNAL_LABELS = {"flow": ("flow, head motion removed", "px"), "diff": ("|apex − onset|", "grey")}
+#: Live: seconds of the camera in view, and seconds of curves drawn (a little more, for panning back).
+LIVE_VIEW_S, LIVE_KEEP_S = 10.0, 12.0
 POSE_COLOURS = {"pose_Rx": (255, 120, 120), "pose_Ry": (120, 255, 120), "pose_Rz": (120, 160, 255)}
 
 
@@ -73,6 +75,7 @@ class SignalPlots(QWidget):
         layout.addWidget(self.prob_plot, 2)
         layout.addWidget(self.pose_plot, 1)
         self._dirty = False
+        self._live_t: float | None = None  # live: the newest frame's time
         self._timer = QTimer(self)
         self._timer.setInterval(refresh_ms)
         self._timer.timeout.connect(self.refresh)
@@ -98,6 +101,7 @@ class SignalPlots(QWidget):
         self._changed()
 
     def _reset(self) -> None:
+        self._live_t = None
         self.set_events([])
         self._classes_changed()
         self._changed()
@@ -119,8 +123,7 @@ class SignalPlots(QWidget):
 
     def _live_result(self, result) -> None:
         self._dirty = True
-        t = result.timestamp_ms / 1000.0
-        self.diff_plot.setXRange(max(0.0, t - 10.0), t + 0.5, padding=0)
+        self._live_t = result.timestamp_ms / 1000.0  # the view follows at the next refresh, not per frame
 
     def refresh(self) -> None:
         """Redraw the curves if new data arrived."""
@@ -128,7 +131,11 @@ class SignalPlots(QWidget):
             return
         self._dirty = False
         traces = self.session.traces
-        t = np.arange(len(traces), dtype=np.float64) / self.fps
+        first = 0
+        if self.session.live and self._live_t is not None:  # a camera: its last seconds, a cost that does not grow
+            self.diff_plot.setXRange(max(0.0, self._live_t - LIVE_VIEW_S), self._live_t + 0.5, padding=0)
+            first = max(0, len(traces) - int(LIVE_KEEP_S * self.fps))
+        t = np.arange(first, len(traces), dtype=np.float64) / self.fps
         # what spotting runs on: the flow, unless these results have none but a difference (older results)
         signal = "diff" if np.isnan(traces.flow).all() and not np.isnan(traces.diff).all() else "flow"
         if signal != self.signal:
@@ -136,12 +143,12 @@ class SignalPlots(QWidget):
             self.diff_plot.setLabel("left", *SIGNAL_LABELS[signal])
         values = traces.flow if signal == "flow" else traces.diff
         for i, key in enumerate(DIFF_KEYS):
-            self.diff_curves[key].setData(t, values[:, i])
+            self.diff_curves[key].setData(t, values[first:, i])
         if traces.probabilities.shape[1] == len(self.prob_curves):
             for i, curve in enumerate(self.prob_curves):
-                curve.setData(t, traces.probabilities[:, i])
+                curve.setData(t, traces.probabilities[first:, i])
         for i, curve in enumerate(self.pose_curves):
-            curve.setData(t, traces.pose[:, i])
+            curve.setData(t, traces.pose[first:, i])
 
     def set_events(self, events: Sequence[SpottedInterval]) -> None:
         """Shade the spotted intervals on the difference plot in the colour of their predicted class
