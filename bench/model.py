@@ -50,7 +50,7 @@ from tsfgui.arguments import positive_int
 from tsfgui.model import (
     TSFmicro, TSFmicroConfig, configure_threads, count_flops, fast_kernels, select_device, tune_allocator,
 )
-from tsfgui.model import ops
+from tsfgui.model import ops, retention
 from tsfgui.model.cpu_features import cpu_features, run_capped
 
 
@@ -336,6 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"GPU: {torch.cuda.get_device_name(device)}")
     elif device.type == "cpu":
         print("kernels: " + "; ".join(f"{k}: {v}" for k, v in ops.kernel_plan().items()))
+        chunk = retention._TEMPORAL_CHUNK
+        print("temporal branch: " + (f"inference batches above {chunk} images run in chunks of {chunk}" if chunk
+                                     else "the whole batch at once"))
     params = model.num_parameters()
     parts = count_flops(cfg)
     analytic = sum(parts.values()) / 1e9

@@ -149,3 +149,62 @@ def test_backbone_reaches_14x14x512_from_224():
     with torch.inference_mode():
         out = net(torch.randn(1, 3, 224, 224).contiguous(memory_format=torch.channels_last))
     assert out.shape == (1, 14, 14, 512)
+
+
+@pytest.mark.parametrize("fold", [True, False])
+def test_a_depthwise_convolution_plus_its_input_is_the_sum_folded_or_not(fold, monkeypatch):
+    """``x + DWConv(x)`` (the blocks' position encoding and the FFN's convolution) on the fast path runs
+    one convolution with 1 added at its kernel's centre: the same sum as the plain convolution plus the
+    input, and a changed kernel is folded again."""
+    from tsfgui.model import ops
+    from tsfgui.model.retention import DWConv
+
+    monkeypatch.setattr(ops, "_FOLD_IDENTITY", fold)
+    torch.manual_seed(5)
+    for kernel in (3, 5):
+        layer = DWConv(12, kernel).eval()
+        x = torch.randn(2, 9, 7, 12)
+        with torch.inference_mode():
+            got = layer.plus_input(x)
+            with fast_kernels(False):
+                want = x + layer(x)
+        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+        with torch.no_grad():
+            layer.conv.weight.mul_(-2.0)
+        kept = layer.conv.weight.detach().clone()
+        with torch.inference_mode():
+            got = layer.plus_input(x)
+            with fast_kernels(False):
+                want_changed = x + layer(x)
+        assert not torch.allclose(want_changed, want)
+        torch.testing.assert_close(got, want_changed, rtol=1e-5, atol=1e-6)
+        assert torch.equal(layer.conv.weight, kept)  # the layer's own kernel is untouched
+        if fold and ops._HAVE_MKLDNN:
+            folded = layer.conv.weight._tsf_identity.state[1]
+            centre = torch.zeros_like(folded)
+            centre[:, :, kernel // 2, kernel // 2] = 1
+            torch.testing.assert_close(folded - kept, centre)
+
+
+@pytest.mark.parametrize("chunk", [0, 1, 2, 3])
+def test_the_temporal_branch_in_chunks_equals_the_whole_batch(chunk, monkeypatch, make_pair):
+    """An inference batch runs through the temporal branch in chunks of images (the cache-friendly
+    path); outputs and stage maps equal the whole batch's and the plain path's, for any remainder."""
+    from tsfgui.model import TSFmicro, retention
+
+    model = TSFmicro(TSFmicroConfig.tiny()).eval().fuse()
+    onset, apex = make_pair(5, 32)
+    with torch.inference_mode():
+        with fast_kernels(False):
+            plain, plain_stages = model.forward_temporal(onset, apex, return_stages=True)
+        monkeypatch.setattr(retention, "_TEMPORAL_CHUNK", chunk)
+        got, got_stages = model.forward_temporal(onset, apex, return_stages=True)
+        logits = model(onset, apex)
+        with fast_kernels(False):
+            plain_logits = model(onset, apex)
+    torch.testing.assert_close(got, plain, rtol=1e-5, atol=1e-5)
+    assert len(got_stages) == len(plain_stages)
+    for a, b in zip(got_stages, plain_stages):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(logits, plain_logits, rtol=1e-5, atol=1e-5)
