@@ -69,6 +69,8 @@ def test_two_stage_live_lists_each_classified_event_and_the_badge_shows_the_late
     assert w.events_panel.table.item(0, 4).text() == w.session.events[0].label
     assert "once it has ended" in w.events_panel.summary.text()
     assert w.grab().save(str(tmp_path / "live.png"))
+    assert w.exports.events(str(tmp_path / "live.csv")) == len(w.session.events)  # the camera's events so far
+    assert len((tmp_path / "live.csv").read_text().splitlines()) == len(w.session.events) + 1
     w.set_per_frame_model(True)  # switched while live: the camera is analysed again, the model on every frame
     qtbot.waitUntil(lambda: any(r.analysed for r in w.session.results.values()), timeout=120_000)
     assert not w.session.events and "nothing is spotted" in w.events_panel.summary.text()

@@ -38,7 +38,10 @@ class ExportController:
         """Write the spotted intervals: ``.eaf`` (ELAN, linked to the video), ``.xlsx`` (BORIS import),
         ``.json`` or ``.csv`` by the file extension; returns how many intervals were written."""
         session = self.session
-        if not session.events_ready:
+        if session.live and not session.events:
+            self._say("No event spotted on the camera yet; export them when the Events tab lists some.", 10_000)
+            return 0
+        if not session.live and not session.events_ready:
             self._say("Spotted intervals are not ready yet (the analysis or the spotting is still running); "
                       "export them when the Events tab lists them.", 10_000)
             return 0
@@ -48,8 +51,10 @@ class ExportController:
             session.report_error(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
             return 0
         media = session.path if session.path is not None and session.path.is_file() else None
-        writer.write(Path(path), export.ExportData(fps=session.info.fps, events=session.events, media=media))
-        self._say(f"Wrote {len(session.events)} spotted intervals to {path}")
+        fps = session.fps or session.info.fps if session.live else session.info.fps  # a camera: its measured rate
+        writer.write(Path(path), export.ExportData(fps=fps, events=session.events, media=media))
+        self._say(f"Wrote {len(session.events)} spotted intervals to {path}"
+                  + (" (the camera's events so far)" if session.live else ""))
         return len(session.events)
 
     def snapshot(self, path: str) -> None:
