@@ -209,6 +209,24 @@ def test_live_gate_drops_stale_frames_instead_of_queueing(model, tracker):
     assert gate.stats.dropped > 0 and gate.stats.delivered >= gate.stats.taken
 
 
+def test_frames_csv_carries_the_patch_motion_spotting_runs_on(sample_frames, tracker, tmp_path):
+    import csv
+
+    from tsfgui.engine.results import DIFF_KEYS
+    from tsfgui.export import write_frames_csv
+
+    results = list(Analyzer(None, tracker=fresh(tracker)).run(sample_frames))
+    path = tmp_path / "frames.csv"
+    write_frames_csv(results, path, ())
+    rows = list(csv.DictReader(path.open()))
+    assert [f"motion_{k}" for k in DIFF_KEYS] == [c for c in rows[0] if c.startswith("motion_")]
+    assert rows[0]["motion_brows"] == "", "no baseline yet on the first frame"
+    with_motion = [(row, r) for row, r in zip(rows, results) if r.motion]
+    assert len(with_motion) > 30
+    for row, r in with_motion:
+        assert [float(row[f"motion_{k}"]) for k in r.motion] == pytest.approx(list(r.motion.values()), abs=1e-3)
+
+
 def test_frames_csv_has_one_row_per_frame_with_that_frames_figures(model, sample_frames, tracker, tmp_path):
     import csv
 

@@ -20,7 +20,7 @@ def frame_columns(class_names: Sequence[str]) -> list[str]:
     """Columns of the per-frame CSV (named in the spirit of OpenFace's output)."""
     return (["frame", "timestamp_ms", "face_detected", "face_quality", "face_score", "face_x0", "face_y0", "face_x1",
              "face_y1", "reference_frame"] + [f"diff_{k}" for k in DIFF_KEYS]
-            + [f"flow_{k}" for k in DIFF_KEYS] + list(POSE_KEYS)
+            + [f"flow_{k}" for k in DIFF_KEYS] + [f"motion_{k}" for k in DIFF_KEYS] + list(POSE_KEYS)
             + [f"p_{name}" for name in class_names] + ["label", "confidence"])
 
 
@@ -40,6 +40,7 @@ def frame_row(result: FrameResult, class_names: Sequence[str]) -> list[str]:
              face.quality.name.lower() if face is not None else "lost", _number(face.score, 3) if face else "", *box,
              "" if result.reference_index is None else str(result.reference_index)]
             + [_number(result.diff.get(k)) for k in DIFF_KEYS] + [_number(result.flow.get(k)) for k in DIFF_KEYS]
+            + [_number(result.motion.get(k), 3) for k in DIFF_KEYS]
             + ([_number(v, 5) for v in result.pose] if result.pose is not None else [""] * len(POSE_KEYS)) + probs
             + [result.label or "", _number(result.confidence)])
 
