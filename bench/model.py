@@ -336,9 +336,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"GPU: {torch.cuda.get_device_name(device)}")
     elif device.type == "cpu":
         print("kernels: " + "; ".join(f"{k}: {v}" for k, v in ops.kernel_plan().items()))
-        chunk = retention._TEMPORAL_CHUNK
+        chunk = retention._TEMPORAL_CHUNK if threads <= retention._TEMPORAL_CHUNK_THREADS else 0
         print("temporal branch: " + (f"inference batches above {chunk} images run in chunks of {chunk}" if chunk
-                                     else "the whole batch at once"))
+                                     else "the whole batch at once") + f" ({threads} thread{'s' if threads > 1 else ''})")
     params = model.num_parameters()
     parts = count_flops(cfg)
     analytic = sum(parts.values()) / 1e9

@@ -198,6 +198,7 @@ def test_the_temporal_branch_in_chunks_equals_the_whole_batch(chunk, monkeypatch
         with fast_kernels(False):
             plain, plain_stages = model.forward_temporal(onset, apex, return_stages=True)
         monkeypatch.setattr(retention, "_TEMPORAL_CHUNK", chunk)
+        monkeypatch.setattr(retention, "_TEMPORAL_CHUNK_THREADS", torch.get_num_threads())
         got, got_stages = model.forward_temporal(onset, apex, return_stages=True)
         logits = model(onset, apex)
         with fast_kernels(False):

@@ -352,10 +352,14 @@ class PatchMerging(nn.Module):
         return ops.nchw_to_nhwc(self.reduction(ops.nhwc_to_nchw(x)))
 
 
-#: Images per chunk the temporal branch runs a larger inference batch in (0: the whole batch at once).
-#: One core of the AMD EPYC capped to AVX2, batch 8, CPU time: chunks of 2 were 1.16× the whole
-#: batch, of 1 1.13×, of 4 1.03× (one run at load average ~6).
+#: Images per chunk the temporal branch runs a larger inference batch in (0: the whole batch at once),
+#: with at most :data:`_TEMPORAL_CHUNK_THREADS` intra-op threads. On one core of the 2-core AMD EPYC,
+#: batch 8, CPU time, other engineers' jobs on the other core (load average 6–8): chunks of 2 were
+#: 1.10–1.16× the whole batch capped to AVX2 and 1.13× natively (chunks of 1: 1.05–1.13×, of 4: 1.03×);
+#: at load ~3 the same speed (1.00×). With 2 threads at load ~3.5 chunks were 0.67× (4× as many parallel regions,
+#: each waiting for a thread the other jobs preempt), so only a single-threaded model chunks.
 _TEMPORAL_CHUNK = 2
+_TEMPORAL_CHUNK_THREADS = 1
 
 
 class RetentiveBackbone(nn.Module):
@@ -392,12 +396,13 @@ class RetentiveBackbone(nn.Module):
         """``x``: ``(B, C, H, W)`` (channels-last preferred). Returns ``(B, h, w, C)``, and with
         ``return_stages`` also the list of every stage's output ``(B, h_i, w_i, C_i)``.
 
-        For inference on the fast path a batch larger than :data:`_TEMPORAL_CHUNK` images runs through
-        in chunks of that many (the images are independent; training keeps the whole batch for its
-        BatchNorm statistics): the first stages' activations of a whole batch of 8 (10 MB per image
-        and tensor at 112×112×192) overflow the CPU's caches, those of 2 images mostly do not.
+        For inference on the fast path with one intra-op thread, a batch larger than
+        :data:`_TEMPORAL_CHUNK` images runs through in chunks of that many (the images are independent;
+        training keeps the whole batch for its BatchNorm statistics): the first stages' activations of
+        a whole batch of 8 (10 MB per image and tensor at 112×112×192) overflow caches shared with
+        other processes, those of 2 images less so.
         """
-        chunk = _TEMPORAL_CHUNK
+        chunk = _TEMPORAL_CHUNK if torch.get_num_threads() <= _TEMPORAL_CHUNK_THREADS else 0
         if chunk and x.shape[0] > chunk and not self.training and ops.fast_kernels_enabled():
             parts = [self._forward(part, return_stages) for part in x.split(chunk)]
             if not return_stages:
