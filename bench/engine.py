@@ -131,7 +131,10 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
     """Stage 1 on ``clip`` with and without each of its speed-ups, alternated ``rounds`` times."""
     import statistics
 
+    import cv2
+
     from tsfgui.engine import Analyzer
+    from tsfgui.engine.analyzer import OPENCV_THREADS
     from tsfgui.face import FaceTracker, TrackerSettings
     from tsfgui.io import VideoFileSource
     from tsfgui.io.read_ahead import read_ahead
@@ -139,9 +142,11 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
     # this process, the tracking process (the child), tracking, signals: CPU seconds
     cpu_figures: list[tuple[float, float, float, float]] = []
 
-    def run(search_every: int | None, threads: int) -> tuple[float, float]:
+    def run(search_every: int | None, threads: int, opencv_threads: int | None = None) -> tuple[float, float]:
         settings = TrackerSettings() if search_every is None else TrackerSettings(search_every=search_every)
         analyzer = Analyzer(None, tracker=FaceTracker(settings), tracking_process=threads == 4)
+        if opencv_threads is not None:  # the Analyzer set its own: this run undoes it
+            cv2.setNumThreads(opencv_threads)
         with VideoFileSource(clip) as source:
             start, cpu, mine = time.perf_counter(), _cpu(), time.process_time()
             results = {4: lambda: analyzer.analyze(source), 3: lambda: analyzer.analyze(source),
@@ -149,20 +154,22 @@ def _stage1_parts(clip: Path, frames: int, rounds: int) -> None:
             for _ in results:
                 pass
             total, cpu, mine = time.perf_counter() - start, _cpu() - cpu, time.process_time() - mine
-        if search_every is None and threads == 4:
+        cv2.setNumThreads(OPENCV_THREADS)
+        if search_every is None and threads == 4 and opencv_threads is None:
             cpu_figures.append((mine, cpu - mine - analyzer.stats.tracking_start_cpu_seconds,
                                 analyzer.stats.face_cpu_seconds, analyzer.stats.signal_cpu_seconds))
         return total, analyzer.stats.face_seconds
 
     variants = {"stage 1 as analyze runs it (tracking process)": (None, 4),
+                "OpenCV's parallel loops in the analysis (before)": (None, 4, cv2.getNumberOfCPUs()),
                 "decoding and tracking in threads (before)": (None, 3),
                 "whole-frame detection at every scheduled one (before)": (1, 4),
                 "tracking in the analysis thread (before)": (None, 2),
                 "decoding in the analysis thread too": (None, 1)}
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     for _ in range(rounds):
-        for name, (search, ahead) in variants.items():
-            times[name].append(run(search, ahead))
+        for name, variant in variants.items():
+            times[name].append(run(*variant))
     print(f"  stage 1 without the model on these {frames} frames, {rounds} alternated rounds (medians):")
     base = statistics.median(t for t, _ in times["stage 1 as analyze runs it (tracking process)"])
     for name, pairs in times.items():

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
+import cv2
 import numpy as np
 import torch
 
@@ -46,6 +47,10 @@ PROCESS_MIN_FRAMES = 1800
 #: … and only when at least this many CPUs stand idle as the analysis starts: on cores that other work keeps
 #: busy the two processes get no more CPU than the threads, and the hand-over and the child's start cost more.
 MIN_IDLE_CPUS = 1.5
+#: OpenCV's worker threads for the signals' small images (a 112-px flow, one face crop): its parallel loops
+#: gain no time there and cost CPU (on 2 cores, 5–10 % of the signals' CPU time), while the pipeline's threads
+#: and the tracking process keep the cores busy already. Set for the process when an Analyzer is made.
+OPENCV_THREADS = 1
 
 
 @dataclass
@@ -105,6 +110,7 @@ class Analyzer:
             raise ValueError("batch_size must be at least 1")
         self.device = select_device(device)
         self.tracking_process = tracking_process
+        cv2.setNumThreads(OPENCV_THREADS)
         self._cpus = max(available_cpus() - reserve_cpus, 1)
         if self.device.type == "cpu":
             self._cpus = configure_threads(reserve=reserve_cpus)
