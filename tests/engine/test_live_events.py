@@ -127,3 +127,13 @@ def test_an_error_in_the_classifier_thread_reaches_the_caller(sample_results, ti
     with pytest.raises(RuntimeError, match="the window went away"):
         classifier.submit(events[1])
     classifier.close()
+
+
+def test_what_is_kept_is_bounded_by_frame_numbers_even_when_the_clock_stands_still(sample_results):
+    spotter = LiveSpotter(30.0)
+    for cycle in range(4):  # 40 s of frames whose timestamps never move: a broken camera clock
+        for r in sample_results:
+            spotter.add(replace(r, index=r.index + 300 * cycle, timestamp_ms=0.0))
+    assert spotter.fps == 30.0, "no rate is measured from a clock that stands still"
+    assert len(spotter._results) <= spotter.window_s * 30 + 1
+    assert len(spotter._crops) <= spotter.crops_s * 30 + 1

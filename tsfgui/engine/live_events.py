@@ -64,17 +64,18 @@ class LiveSpotter:
         self.crops_s = settings.macro_max_s + self.settle_s + 2 * settings.hop_s
         self._results: deque[FrameResult] = deque()
         self._crops: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()  # index → (crop, matrix)
-        self._last_spot_ms: float | None = None
+        self._last_spot: int | None = None  # the frame spotted at last
         self._reported_offset = -1  # the offset of the last event handed on: later ones start after it
         self.spotted = 0  # events handed on so far
 
     @property
     def fps(self) -> float:
-        """Frames per second of the source: measured over the kept frames once they span 2 s, else announced."""
+        """Frames per second of the source: measured over the kept frames once they span 2 s (and give a
+        rate a camera can have, 1–240), else announced."""
         if len(self._results) >= 2:
             first, last = self._results[0], self._results[-1]
             span = (last.timestamp_ms - first.timestamp_ms) / 1000.0
-            if span >= 2.0 and last.index > first.index:
+            if span >= 2.0 and 1.0 <= (last.index - first.index) / span <= 240.0:
                 return (last.index - first.index) / span
         return self.announced_fps
 
@@ -87,20 +88,17 @@ class LiveSpotter:
         if face is not None and face.crop is not None:
             self._crops[result.index] = (face.crop, face.matrix)
         self._results.append(result.compact())
-        now = result.timestamp_ms
-        while self._results and now - self._results[0].timestamp_ms > 1000.0 * self.window_s:
+        # kept by frame number (whatever the camera's clock does): the last window_s and crops_s seconds
+        fps = self.fps
+        while self._results and result.index - self._results[0].index > self.window_s * fps:
             self._results.popleft()
-        while self._crops and now - 1000.0 * self.crops_s > self._crop_time(next(iter(self._crops))):
+        while self._crops and result.index - next(iter(self._crops)) > self.crops_s * fps:
             self._crops.popitem(last=False)
-        if self._last_spot_ms is not None and now - self._last_spot_ms < 1000.0 * self.settings.hop_s:
+        due = self.settings.hop_s * fps
+        if self._last_spot is not None and result.index - self._last_spot < due:
             return []
-        self._last_spot_ms = now
+        self._last_spot = result.index
         return self._final_events()
-
-    def _crop_time(self, index: int) -> float:
-        """The (estimated) timestamp of frame ``index``, from the newest kept frame and the rate."""
-        last = self._results[-1]
-        return last.timestamp_ms - 1000.0 * (last.index - index) / self.fps
 
     def _regular(self) -> list[FrameResult]:
         """The kept results on every frame index: short gaps repeat the frame before, long ones show no face."""
