@@ -337,3 +337,27 @@ def test_a_movement_that_turns_back_is_one_macro_and_two_micro_expressions_are_n
     undirected = spot_arrays(arrays, 30.0, SpotSettings(pair_turn=0.0))
     assert [s.kind for s in undirected if s.apex > 600] == ["macro"]  # strength and timing alone pair them
     assert len([s for s in spot_arrays(arrays, 30.0, SpotSettings(pair_turn=0.0)) if s.apex < 600]) == 2
+
+
+def test_edges_come_from_the_curve_whatever_the_strength_and_the_offset_follows_the_reference_lag():
+    """Against a reference 0.2 s back a micro-expression shows as a rise and a return. Its edges are
+    where the first bump starts and the last one ends, at ``edge_fraction`` of their own height: a faint
+    and a strong movement of the same shape get the same interval (a fixed z level, ``edge_fraction=0``,
+    widens the strong one). The return's signal outlasts the movement by the reference lag, measured
+    from the references: with a reference half as far back the offset comes 3 frames earlier."""
+    import numpy as np
+
+    shape = np.array([0.05, 0.1, 0.2, 0.5, 0.9, 1.0, 1.0, 0.9, 0.5, 0.2, 0.05, 0.2, 0.6, 1.0, 0.9, 0.6, 0.3, 0.1,
+                      0.05])
+    index, reference, values = _quiet_signals()
+    _bump(values, "brows", 300, 0.8 * shape)     # faint: z about 8
+    _bump(values, "brows", 900, 4.0 * shape)     # strong: z about 40
+    faint, strong = _spotted(index, reference, values)
+    assert abs((faint.onset - 300) - (strong.onset - 900)) <= 1 >= abs((faint.offset - 300) - (strong.offset - 900))
+    assert faint.onset <= 303 and 303 <= faint.apex <= 307 and faint.offset - faint.onset <= 16
+    assert faint.kind == strong.kind == "micro"
+    faint0, strong0 = _spotted(index, reference, values, edge_fraction=0.0)
+    assert (strong0.offset - strong0.onset) - (faint0.offset - faint0.onset) >= 3
+    near = np.where(index >= 3, index - 3, -1)
+    (near_faint, _) = _spotted(index, near, values)
+    assert near_faint.offset == faint.offset + 3 and near_faint.onset == faint.onset

@@ -37,11 +37,16 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    ``pair_turn_gap_s``, or both peaks exceed ``pair_z`` within ``pair_gap_s``; a micro-expression
    rises and returns within its own burst, so two neighbours do not pair. Without vectors (older
    results, the difference) strength and timing alone decide.
-7. **Edges and apex**: the signal lags the movement by up to the reference lag, so onset = first frame
-   − ``onset_lead_s`` and offset = last frame − ``offset_lag_s``, at least ``min_fall_s`` after the apex. The apex is the top of the first burst
-   (the rise; the second burst is the return), never the offset unless the interval is one frame. Up to
-   ``micro_max_s`` is a micro-expression (MEGC: at most 0.5 s), up to ``macro_max_s`` a
-   macro-expression; longer ones are dropped.
+7. **Edges and apex** from the curve: a movement shows as one or two bumps of the score (its rise and
+   its return; the runs above ``edge_fraction`` of its top). The apex is the top of the first bump,
+   never the offset unless the interval is one frame. From the first bump's start the curve is followed
+   back while it stays above ``edge_fraction`` of that bump's top and does not climb again (at most
+   ``edge_reach_s``), from the last bump's end forward alike: the feet. Each frame is compared with a
+   reference one lag earlier, so the return's signal outlasts the movement by that lag (read from the
+   references): onset = first foot − ``onset_lead_s``, offset = last foot − lag + ``offset_tail_s``,
+   at least ``min_fall_s`` after the apex (``edge_fraction=0``: the span above ``edge`` instead, the
+   earlier rule). Up to ``micro_max_s`` is a micro-expression (MEGC: at most 0.5 s), up to
+   ``macro_max_s`` a macro-expression; longer ones are dropped.
 8. **Head motion**: an interval during which the head turns faster than ``head_speed`` rad/s (from the
    per-frame pose, smoothed over ``pose_smooth_s`` first: the pose of jittery landmarks jumps by
    several degrees from frame to frame while a head turns smoothly) is kept and flagged ``head
@@ -83,8 +88,10 @@ class SpotSettings:
     talk_z: float = 2.5
     talk_px: float = 0.08
     talk_around: int = 0
-    onset_lead_s: float = 0.133
-    offset_lag_s: float = 0.2
+    onset_lead_s: float = 0.1
+    offset_tail_s: float = 0.1
+    edge_fraction: float = 0.3
+    edge_reach_s: float = 0.5
     micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
     macro_max_s: float = 4.0
     pair_gap_s: float = 1.0
@@ -424,6 +431,30 @@ def _first_peak(score: np.ndarray, first: int, last: int, fraction: float = 0.6)
     return first + int(np.argmax(seg))
 
 
+def _bumps(score: np.ndarray, first: int, last: int, fraction: float) -> list[tuple[int, int]]:
+    """The bumps of ``score[first:last+1]``: runs above ``fraction`` of its maximum (the rise and the
+    return of a movement, separated by the dip where the reference catches up)."""
+    seg = np.nan_to_num(score[first:last + 1], nan=-np.inf)
+    runs = _runs(seg > fraction * seg.max())
+    return [(first + a, first + b) for a, b in runs] or [(first, last)]
+
+
+def _foot(score: np.ndarray, start: int, step: int, floor: float, stop: int) -> int:
+    """Where a bump of ``score`` ends: walking from ``start`` by ``step`` (−1 or 1) while the score stays
+    above ``floor`` and climbs no more than ``floor`` above the lowest point passed (a wiggle is crossed,
+    a neighbouring movement is not), up to frame ``stop``; the lowest frame reached (the farthest of
+    equals)."""
+    t = low = start
+    while t != stop:
+        nxt = score[t + step]
+        if not np.isfinite(nxt) or nxt <= floor or nxt > score[low] + floor:
+            break
+        t += step
+        if score[t] <= score[low]:
+            low = t
+    return low
+
+
 def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, fps: float,
                  settings: SpotSettings, labels: Sequence[str | None] | None = None,
                  confidences: Sequence[float | None] | None = None,
@@ -487,13 +518,25 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
                   + _peaks_above(mouth[g[-1] + 1:g[-1] + 1 + gap], cut) < settings.talk_around]
     groups = _pair_macro(groups, z, score, settings, fps, drift)
     speed = head_speed(pose, fps, smooth_s=settings.pose_smooth_s) if pose is not None else None
+    lags = np.where(reference >= 0, index - reference, 0)
     intervals = []
     for g in groups:
         first, last = g[0], g[-1]
-        peak = _first_peak(score, first, last)
+        if settings.edge_fraction > 0:  # the edges from the curve: where the rise and the return fall off
+            bumps = _bumps(score, first, last, settings.edge_fraction)
+            (a, b), (c, d) = bumps[0], bumps[-1]
+            peak = a + int(np.argmax(score[a:b + 1]))
+            reach = frames(settings.edge_reach_s)
+            first = _foot(score, a, -1, settings.edge_fraction * score[peak], max(0, first - reach))
+            last = _foot(score, d, 1, settings.edge_fraction * np.max(score[c:d + 1]),
+                         min(len(score) - 1, last + reach))
+        else:
+            peak = _first_peak(score, first, last)
         apex = int(index[peak])
+        known = lags[first:last + 1][lags[first:last + 1] > 0]
+        lag = int(np.median(known)) if len(known) else 0
         onset = min(int(index[first]) - frames(settings.onset_lead_s), apex)
-        offset = max(int(index[last]) - frames(settings.offset_lag_s),
+        offset = max(int(index[last]) - lag + frames(settings.offset_tail_s),
                      apex + (max(1, frames(settings.min_fall_s)) if last > first else 0))
         onset = max(onset, 0)
         duration = (offset - onset + 1) / fps
@@ -506,7 +549,7 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
             if np.isfinite(window).any() and np.nanmax(window) > settings.head_speed:
                 flags = ("head motion",)
         intervals.append(SpottedInterval(onset, apex, offset, kind, float(np.max(score[g])),
-                                         _leading_region(z, settings.regions, [int(np.argmax(score[g])) + first]),
+                                         _leading_region(z, settings.regions, [int(np.argmax(score[g])) + g[0]]),
                                          labels[peak] if labels is not None else None,
                                          confidences[peak] if confidences is not None else None, flags))
     return intervals
