@@ -42,7 +42,11 @@ def test_events_come_once_each_when_final_and_agree_with_spotting_the_whole_reco
     whole = spot([r.compact() for r in sample_results], 30.0)
     live = [e.interval for _, e in handed] + [e.interval for e in rest]
     assert len(whole) >= 4, "the sample shows several planted movements"
-    assert [(i.onset, i.apex, i.offset, i.kind) for i in live] == [(i.onset, i.apex, i.offset, i.kind) for i in whole]
+    # the same events; an edge may move by a frame: it lies at a fraction of its bump's height, and the centred
+    # 20-s baseline of the whole recording has seen seconds the live window has not yet (which can also tell
+    # a blink apart differently, cutting a movement short)
+    assert [(i.apex, i.kind) for i in live] == [(i.apex, i.kind) for i in whole]
+    assert all(abs(a.onset - b.onset) <= 1 and abs(a.offset - b.offset) <= 1 for a, b in zip(live, whole))
     assert handed and rest, "some events are final while the stream goes on, the last ones only when it ends"
     settle = int(round(spotter.settle_s * 30))
     for newest, event in handed:  # nothing is handed on while a later burst could still change it

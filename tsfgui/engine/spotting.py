@@ -63,6 +63,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .pairing import RollingLag
 from .results import DIFF_KEYS, FrameResult
 
 
@@ -106,6 +107,13 @@ class SpotSettings:
     talk_pad_s: float = 0.3
     talk_threshold: float = 5.0
     regions: tuple[str, ...] = ("brows", "nose", "mouth")
+
+    @property
+    def offset_lag_s(self) -> float:
+        """The most an offset lies before the last frame its movement shows in, in s, with the default
+        reference one :class:`~tsfgui.engine.pairing.RollingLag` back (offset = last foot − lag +
+        ``offset_tail_s``): what a consumer waiting for intervals to settle (live spotting) allows for."""
+        return max(0.0, RollingLag.lag_s - min(self.offset_tail_s, 0.0))
 
 
 @dataclass
