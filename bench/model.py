@@ -50,7 +50,7 @@ from tsfgui.arguments import positive_int
 from tsfgui.model import (
     TSFmicro, TSFmicroConfig, configure_threads, count_flops, fast_kernels, select_device, tune_allocator,
 )
-from tsfgui.model import ops, retention
+from tsfgui.model import image_parallel, ops, retention
 from tsfgui.model.cpu_features import cpu_features, run_capped
 
 
@@ -339,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         chunk = retention._TEMPORAL_CHUNK if threads <= retention._TEMPORAL_CHUNK_THREADS else 0
         print("temporal branch: " + (f"inference batches above {chunk} images run in chunks of {chunk}" if chunk
                                      else "the whole batch at once") + f" ({threads} thread{'s' if threads > 1 else ''})")
+        if threads > 1 and image_parallel._ENABLED:
+            print(f"batches of {threads} or more pairs: split by image across the {threads} threads, one intra-op "
+                  "thread each (tsfgui.model.image_parallel)")
     params = model.num_parameters()
     parts = count_flops(cfg)
     analytic = sum(parts.values()) / 1e9

@@ -38,6 +38,7 @@ from torch import nn
 from . import ops
 from .checkpoint_filter import check_state_dict, filter_checkpoint
 from .config import IMAGENET_MEAN, IMAGENET_STD, TSFmicroConfig
+from .image_parallel import split_across_threads
 from .weights import WeightsError, read_tensors, save_model
 from .retention import FoldsBatchNorm, RetentiveBackbone, count_backbone_flops, fold_batchnorm, init_weights
 from .vit import SpatialViT, resize_reference
@@ -214,14 +215,17 @@ class TSFmicro(nn.Module):
             return ops.nhwc_to_nchw(x), [ops.nhwc_to_nchw(s) for s in stages]
         return ops.nhwc_to_nchw(out)
 
-    def _reference_nhwc(self, onset: torch.Tensor, reference: torch.Tensor | None, batch: int) -> torch.Tensor:
+    def _check_reference(self, reference: torch.Tensor, batch: int) -> None:
         c = self.config
-        if reference is None:
-            return self.embed_reference(onset).permute(0, 2, 3, 1)
         want = (c.feature_dim, c.feature_size, c.feature_size)
         if reference.ndim != 4 or tuple(reference.shape[1:]) != want or reference.shape[0] not in (1, batch):
             raise ValueError(f"reference must be a (B or 1, {want[0]}, {want[1]}, {want[2]}) embedding from "
                              f"embed_reference(), got {tuple(reference.shape)}")
+
+    def _reference_nhwc(self, onset: torch.Tensor, reference: torch.Tensor | None, batch: int) -> torch.Tensor:
+        if reference is None:
+            return self.embed_reference(onset).permute(0, 2, 3, 1)
+        self._check_reference(reference, batch)
         return reference.permute(0, 2, 3, 1)
 
     def forward_features(self, onset: torch.Tensor, apex: torch.Tensor,
@@ -229,10 +233,25 @@ class TSFmicro(nn.Module):
         """The fused ``(B, C, h, w)`` map: temporal(apex − onset) + spatial(onset or ``reference``).
 
         ``onset`` (and ``reference``) may have batch size 1 and are then shared by all apex frames.
+        For inference on the CPU with ``T ≥ 2`` threads, a batch of ``T`` or more pairs is split by image
+        across ``T`` threads (:func:`~tsfgui.model.image_parallel.split_across_threads`).
         """
         self._check_pair(onset, apex)
+        batch = apex.shape[0]
+        if reference is not None:
+            self._check_reference(reference, batch)
+        if not self.training and ops.fast_kernels_enabled():
+            def share(images: slice) -> torch.Tensor:
+                on = onset if onset.shape[0] == 1 else onset[images]
+                ref = reference if reference is None or reference.shape[0] == 1 else reference[images]
+                return self.forward_features(on, apex[images], ref).permute(0, 2, 3, 1)
+
+            # images in parallel threads where that applies (see image_parallel)
+            fused = split_across_threads(share, batch, apex.device)
+            if fused is not None:
+                return ops.nhwc_to_nchw(fused)
         temporal = self.forward_temporal(onset, apex).permute(0, 2, 3, 1)
-        fused = temporal + self._reference_nhwc(onset, reference, apex.shape[0])
+        fused = temporal + self._reference_nhwc(onset, reference, batch)
         return ops.nhwc_to_nchw(fused)
 
     def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
