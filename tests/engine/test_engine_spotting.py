@@ -361,3 +361,29 @@ def test_edges_come_from_the_curve_whatever_the_strength_and_the_offset_follows_
     near = np.where(index >= 3, index - 3, -1)
     (near_faint, _) = _spotted(index, near, values)
     assert near_faint.offset == faint.offset + 3 and near_faint.onset == faint.onset
+
+
+def test_a_mouth_macro_expression_is_not_speech_though_its_rise_and_return_chain():
+    """Speech opens and closes the mouth again and again; a macro-expression of the mouth rises once and
+    returns once: against the 0.2-s reference, two bursts of the mouth's flow, close enough to
+    chain like syllables. Counted as local maxima over ``talk_px``, the wiggles of its bursts and a flicker
+    of noise just over ``talk_px`` after it made it speech (the mouth masked, the expression lost); counted
+    as peaks that stand out (``talk_prominence``) it is two, and it is spotted."""
+    import numpy as np
+
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion = _quiet_signals(seed=4)
+    _, _, flow = _quiet_signals(seed=5)
+    flow = _as_pixels(flow)
+    hump = np.hanning(22)[1:-1]
+    ripple = 1.0 + 0.12 * np.sin(np.arange(20) * np.pi / 2)   # wiggles on each burst
+    for start, height in ((600, 0.30), (626, 0.25)):            # rise, a short hold, return
+        _bump(flow, "mouth", start, height * hump * ripple)
+        _bump(motion, "mouth", start, 2.0 * hump)
+    _bump(flow, "mouth", 660, [0.08])                           # noise just over talk_px
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion}
+    spotted = spot_arrays(arrays, 30.0)
+    assert [(s.region, s.kind) for s in spotted] == [("mouth", "macro")]
+    assert spotted[0].onset <= 603 and spotted[0].offset >= 636
+    assert spot_arrays(arrays, 30.0, SpotSettings(talk_prominence=0.0)) == []

@@ -24,7 +24,9 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    its middle). A candidate of a single frame is noise unless its score reaches ``strong × threshold``.
 5. **Talking** (found before step 3): bursts of the mouth's mean flow beyond the rest of the face's
    (the ``common`` removal) above ``talk_px`` px that follow each other within ``talk_gap_s``, span at
-   least ``talk_min_s`` and show ``talk_peaks`` peaks are speech (in pixels, not z: where people talk
+   least ``talk_min_s`` and show ``talk_peaks`` peaks standing out by ``talk_prominence`` of their
+   height and by ``talk_px`` (syllables; the rise and the return of a mouth macro-expression are two) are
+   speech (in pixels, not z: where people talk
    most of the time the baseline of any z-score is speech itself; without the flow, the mouth's z above
    ``talk_z``). There, and ``talk_pad_s`` around, the mouth and the nose (the jaw pulls the nostrils) do
    not count and a candidate must reach ``talk_threshold``, while a clear movement of the brows during
@@ -89,6 +91,7 @@ class SpotSettings:
     talk_z: float = 2.5
     talk_px: float = 0.08
     talk_around: int = 0
+    talk_prominence: float = 0.5
     onset_lead_s: float = 0.1
     offset_tail_s: float = 0.1
     edge_fraction: float = 0.3
@@ -294,11 +297,25 @@ def _leading_region(z: dict[str, np.ndarray], regions: Sequence[str], frames: Se
     return max(regions, key=lambda r: np.nanmax(np.nan_to_num(z[r][frames], nan=-np.inf)))
 
 
-def _peaks_above(signal: np.ndarray, threshold: float) -> int:
-    """Local maxima of ``signal`` above ``threshold``."""
+def _peaks_above(signal: np.ndarray, threshold: float, prominence: float = 0.0) -> int:
+    """Local maxima of ``signal`` above ``threshold``; with ``prominence`` only those that stand out by
+    that fraction of their height and by ``threshold`` at least: the higher of the lowest points between
+    a peak and the nearest higher value on each side (or the end) lies that far below it. (A syllable
+    opens and closes the mouth: the signal falls between peaks; a wiggle on one long movement, or noise
+    just over the threshold, does not.)"""
     x = np.nan_to_num(signal, nan=-np.inf)
     inner = x[1:-1]
-    return int(np.sum((inner > threshold) & (inner >= x[:-2]) & (inner > x[2:])))
+    peaks = np.flatnonzero((inner > threshold) & (inner >= x[:-2]) & (inner > x[2:])) + 1
+    if prominence <= 0:
+        return len(peaks)
+    count = 0
+    for i in peaks:
+        bases = []
+        for side in (x[i::-1], x[i:]):
+            higher = np.flatnonzero(side > x[i])
+            bases.append(side[:higher[0] if len(higher) else len(side)].min())
+        count += x[i] - max(bases) >= max(prominence * x[i], threshold)
+    return count
 
 
 def _talk_mask(mouth: np.ndarray, cut: float, settings: SpotSettings, fps: float) -> np.ndarray:
@@ -316,7 +333,8 @@ def _talk_mask(mouth: np.ndarray, cut: float, settings: SpotSettings, fps: float
             j += 1
         first, last = runs[i][0], runs[j][1]
         if ((last - first) / fps >= settings.talk_min_s
-                and _peaks_above(mouth[max(0, first - 1):last + 2], cut) >= settings.talk_peaks):
+                and _peaks_above(mouth[max(0, first - 1):last + 2], cut, settings.talk_prominence)
+                >= settings.talk_peaks):
             mask[first:last + 1] = True
         i = j + 1
     return mask
