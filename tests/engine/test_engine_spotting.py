@@ -387,3 +387,18 @@ def test_a_mouth_macro_expression_is_not_speech_though_its_rise_and_return_chain
     assert [(s.region, s.kind) for s in spotted] == [("mouth", "macro")]
     assert spotted[0].onset <= 603 and spotted[0].offset >= 636
     assert spot_arrays(arrays, 30.0, SpotSettings(talk_prominence=0.0)) == []
+
+
+def test_a_weak_rise_before_a_lone_return_starts_the_interval():
+    """A micro-expression's rise can stay under the threshold while its return crosses it. The weaker
+    burst of the same region just before the lone return (above ``partner_z``) is its rise: the interval
+    starts there and its apex is the rise's top; without it the interval came a rise late."""
+    index, reference, values = _quiet_signals()
+    _bump(values, "brows", 300, [0.1, 0.2, 0.25, 0.25, 0.25, 0.2, 0.1])        # the rise: z about 2.5
+    _bump(values, "brows", 309, [0.2, 0.5, 0.8, 0.8, 0.6, 0.3, 0.1])           # the return: z about 8
+    _bump(values, "brows", 900, [0.2, 0.5, 0.8, 0.8, 0.6, 0.3, 0.1])           # a lone burst
+    paired, lone = _spotted(index, reference, values)
+    assert paired.onset <= 300 and 301 <= paired.apex <= 305 and paired.kind == "micro"
+    assert lone.onset >= 896 and lone.apex >= 901
+    late, _ = _spotted(index, reference, values, partner_z=0.0)
+    assert late.onset >= 305 and late.apex >= 310

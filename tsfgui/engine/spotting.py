@@ -45,7 +45,11 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    back while it stays above ``edge_fraction`` of that bump's top and does not climb again (at most
    ``edge_reach_s``), from the last bump's end forward alike: the feet. Each frame is compared with a
    reference one lag earlier, so the return's signal outlasts the movement by that lag (read from the
-   references): onset = first foot − ``onset_lead_s``, offset = last foot − lag + ``offset_tail_s``,
+   references). A lone bump with a weaker burst of its region just before it (above ``partner_z`` for
+   ``partner_min_s`` or more, ending within ``partner_gap_s``) is a return whose rise stayed under the
+   threshold: the interval starts from that rise, and its apex is the rise's top (a lone rise is held
+   open by ``min_fall_s``; a lone return put the interval a rise late). Onset = first foot −
+   ``onset_lead_s``, offset = last foot − lag + ``offset_tail_s``,
    at least ``min_fall_s`` after the apex (``edge_fraction=0``: the span above ``edge`` instead, the
    earlier rule). Up to ``micro_max_s`` is a micro-expression (MEGC: at most 0.5 s), up to
    ``macro_max_s`` a macro-expression; longer ones are dropped.
@@ -96,6 +100,9 @@ class SpotSettings:
     offset_tail_s: float = 0.1
     edge_fraction: float = 0.3
     edge_reach_s: float = 0.5
+    partner_z: float = 1.5
+    partner_gap_s: float = 0.2
+    partner_min_s: float = 0.067
     micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
     macro_max_s: float = 4.0
     pair_gap_s: float = 1.0
@@ -481,6 +488,25 @@ def _foot(score: np.ndarray, start: int, step: int, floor: float, stop: int) -> 
     return low
 
 
+def _rise_before(z: dict[str, np.ndarray], settings: SpotSettings, group: list[int], score: np.ndarray,
+                 first: int, gap: int, min_frames: int) -> tuple[int, int] | None:
+    """A weaker burst of the candidate's region ending at most ``gap`` frames before frame ``first``, above
+    ``partner_z``: (its first, its last frame), or None. Against a reference 0.2 s back a movement shows
+    as its rise and its return, and either may stay under the threshold; a lone rise is held open by
+    ``min_fall_s``, a lone return would put the interval a rise late."""
+    if settings.partner_z <= 0 or gap <= 0:
+        return None
+    region = _leading_region(z, settings.regions, group)
+    level = np.where(np.isfinite(score), np.nan_to_num(z[region], nan=-np.inf), -np.inf)
+    hits = np.flatnonzero(level[max(0, first - gap):first] > settings.partner_z)
+    if not len(hits):
+        return None
+    end = start = max(0, first - gap) + int(hits[-1])
+    while start > 0 and level[start - 1] > settings.partner_z:
+        start -= 1
+    return (start, end) if end - start + 1 >= min_frames else None
+
+
 def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, fps: float,
                  settings: SpotSettings, labels: Sequence[str | None] | None = None,
                  confidences: Sequence[float | None] | None = None,
@@ -556,6 +582,12 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
             first = _foot(score, a, -1, settings.edge_fraction * score[peak], max(0, first - reach))
             last = _foot(score, d, 1, settings.edge_fraction * np.max(score[c:d + 1]),
                          min(len(score) - 1, last + reach))
+            rise = _rise_before(z, settings, g, score, first, frames(settings.partner_gap_s),
+                                frames(settings.partner_min_s)) \
+                if len(bumps) == 1 else None
+            if rise is not None:  # a lone bump with a weaker one just before: the rise of which it is the return
+                peak = rise[0] + int(np.argmax(score[rise[0]:rise[1] + 1]))
+                first = _foot(score, rise[0], -1, settings.edge_fraction * score[peak], max(0, rise[0] - reach))
         else:
             peak = _first_peak(score, first, last)
         apex = int(index[peak])
