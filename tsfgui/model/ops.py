@@ -35,7 +35,7 @@ from .cpu_features import cpu_features
 __all__ = [
     "fast_kernels", "fast_kernels_enabled", "native_bf16", "kernel_plan", "linear", "conv2d", "attention", "attention_weights",
     "drop_path", "rotary_cis", "apply_rotary", "nhwc_to_nchw", "nchw_to_nhwc", "prepack_linear",
-    "depthwise_plus_input",
+    "depthwise_plus_input", "images_independent",
 ]
 
 _state = threading.local()
@@ -75,6 +75,15 @@ _HAVE_MKLDNN_BF16 = _HAVE_MKLDNN and _bf16_supported()
 def native_bf16() -> bool:
     """Whether bfloat16 inference on this CPU runs on native instructions (the only case it is offered)."""
     return _HAVE_MKLDNN_BF16
+
+
+def images_independent(module: torch.nn.Module) -> bool:
+    """Whether ``module`` treats the images of a batch independently, so that splitting the batch
+    gives the same result: it is in eval mode and so is every BatchNorm layer in it (a BatchNorm that
+    trains, as when precise-BN statistics are gathered with the rest of the model in eval mode,
+    normalises with the statistics of the batch it is given)."""
+    return not module.training and not any(m.training for m in module.modules()
+                                            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm))
 
 
 def fast_kernels_enabled() -> bool:

@@ -403,7 +403,7 @@ class RetentiveBackbone(nn.Module):
         other processes, those of 2 images less so.
         """
         chunk = _TEMPORAL_CHUNK if torch.get_num_threads() <= _TEMPORAL_CHUNK_THREADS else 0
-        if chunk and x.shape[0] > chunk and not self.training and ops.fast_kernels_enabled():
+        if chunk and x.shape[0] > chunk and ops.fast_kernels_enabled() and ops.images_independent(self):
             parts = [self._forward(part, return_stages) for part in x.split(chunk)]
             if not return_stages:
                 return torch.cat(parts)

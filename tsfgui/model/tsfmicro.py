@@ -240,7 +240,7 @@ class TSFmicro(nn.Module):
         batch = apex.shape[0]
         if reference is not None:
             self._check_reference(reference, batch)
-        if not self.training and ops.fast_kernels_enabled():
+        if ops.fast_kernels_enabled() and ops.images_independent(self):  # no BatchNorm gathering statistics
             def share(images: slice) -> torch.Tensor:
                 on = onset if onset.shape[0] == 1 else onset[images]
                 ref = reference if reference is None or reference.shape[0] == 1 else reference[images]
