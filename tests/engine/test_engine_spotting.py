@@ -402,3 +402,27 @@ def test_a_weak_rise_before_a_lone_return_starts_the_interval():
     assert lone.onset >= 896 and lone.apex >= 901
     late, _ = _spotted(index, reference, values, partner_z=0.0)
     assert late.onset >= 305 and late.apex >= 310
+
+
+def test_a_return_that_turns_back_only_partly_still_closes_the_movement():
+    """The return of a brow lowered and held turns its vertical motion back but, as measured, not always
+    the sideways part (on the tuning seeds some brow-lowerer pairs' cosines were −0.28 to −0.47): an
+    obtuse turn (cosine at most −``pair_cos``) pairs the bursts."""
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion = _quiet_signals(seed=7)
+    _, _, flow = _quiet_signals(seed=8)
+    flow = _as_pixels(flow)
+    drift = np.random.default_rng(9).normal(0, 0.01, (len(index), len(DIFF_KEYS), 2))
+    brows = DIFF_KEYS.index("brows")
+    burst = np.array([0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])
+    for start, (dx, dy) in ((300, (-0.2, 0.3)), (339, (-0.2, -0.3))):   # down and in, then up and still in
+        _bump(motion, "brows", start, 0.6 * burst)
+        drift[start:start + 9, brows] += np.outer(burst, (dx, dy))
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
+              "drift": drift}
+    assert [s.kind for s in spot_arrays(arrays, 30.0)] == ["macro"]
+    assert [s.kind for s in spot_arrays(arrays, 30.0, SpotSettings(pair_cos=0.5))] == ["micro", "micro"]

@@ -35,7 +35,7 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
 6. **Macro pairs**: the rise and the return of a longer movement are two bursts. With the regions' mean
    flow vectors (``drift``), two candidates led by the same region are one movement when each moves one
    way (the sum of its vectors at least ``pair_turn`` of their summed lengths and ``pair_net`` px long)
-   and either the second turns back (their sums' cosine at most −``pair_turn``) within
+   and either the second turns back (their sums' cosine at most −``pair_cos``) within
    ``pair_turn_gap_s``, or both peaks exceed ``pair_z`` within ``pair_gap_s``; a micro-expression
    rises and returns within its own burst, so two neighbours do not pair. Without vectors (older
    results, the difference) strength and timing alone decide.
@@ -108,6 +108,7 @@ class SpotSettings:
     pair_gap_s: float = 1.0
     pair_z: float = 10.0
     pair_turn: float = 0.5
+    pair_cos: float = 0.2
     pair_net: float = 1.0
     pair_turn_gap_s: float = 1.5
     min_fall_s: float = 0.2
@@ -640,7 +641,7 @@ def _pair_macro(groups: list[list[int]], z: dict[str, np.ndarray], score: np.nda
         turning = False
         if directed:
             one_way, opposite = _turns_back(drift[:, DIFF_KEYS.index(region)], prev, g, settings.pair_turn,
-                                            settings.pair_net)
+                                            settings.pair_net, settings.pair_cos)
             strong = strong and one_way  # two micro-expressions each rise and return within their burst
             turning = one_way and opposite and gap <= settings.pair_turn_gap_s
         join = region == _leading_region(z, settings.regions, g) and (strong or turning)
@@ -660,16 +661,16 @@ def _net(drift: np.ndarray, frames: Sequence[int]) -> tuple[np.ndarray, float]:
 
 
 def _turns_back(drift: np.ndarray, first: Sequence[int], second: Sequence[int], turn: float,
-                least: float) -> tuple[bool, bool]:
+                least: float, back: float) -> tuple[bool, bool]:
     """Whether both bursts move one way (straightness at least ``turn``, each moving at least ``least``:
     the length of the sum of its flow vectors, px at a 224-px face), and whether ``second`` then moves
-    back the way ``first`` went (the cosine of their net vectors at most −``turn``). A
+    back the way ``first`` went (the cosine of their net vectors at most −``back``). A
     micro-expression's burst holds its own rise and return: its net vector is small."""
     a, straight_a = _net(drift, first)
     b, straight_b = _net(drift, second)
     la, lb = float(np.hypot(*a)), float(np.hypot(*b))
     one_way = straight_a >= turn and straight_b >= turn and min(la, lb) >= least
-    return one_way, one_way and float(a @ b) / (la * lb) <= -turn
+    return one_way, one_way and float(a @ b) / (la * lb) <= -back
 
 
 @dataclass
