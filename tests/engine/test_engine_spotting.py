@@ -426,3 +426,19 @@ def test_a_return_that_turns_back_only_partly_still_closes_the_movement():
               "drift": drift}
     assert [s.kind for s in spot_arrays(arrays, 30.0)] == ["macro"]
     assert [s.kind for s in spot_arrays(arrays, 30.0, SpotSettings(pair_cos=0.5))] == ["micro", "micro"]
+
+
+def test_a_hand_entering_the_face_is_ignored_before_it_covers_every_region():
+    """A hand passing over the face moves every region at once (ignored), but it enters over one part
+    first: the brows move some frames before all regions do. ``whole_face_pad_s`` around the whole-face
+    frames covers the entry; 0.1 s (the blinks' pad, used before) did not."""
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, values = _quiet_signals()
+    _bump(values, "brows", 600, [0.5, 1.0, 1.5, 2.0, 2.5])                      # the hand comes in over the brows …
+    for region in ("brows", "eyes", "nose", "mouth"):
+        _bump(values, region, 605, [3.0] * 20)                                  # … then covers the face
+    _bump(values, "mouth", 900, [0.4, 1.0, 1.2, 0.9, 0.4])                      # a movement elsewhere
+    arrays = {"index": index, "reference": reference, "diff": values}
+    assert [s.apex // 100 for s in spot_arrays(arrays, 30.0)] == [9]
+    assert [s.apex // 100 for s in spot_arrays(arrays, 30.0, SpotSettings(whole_face_pad_s=0.1))] == [6, 9]

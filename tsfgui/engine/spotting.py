@@ -14,7 +14,8 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    z the calm eyes' region often outscores the brows when a brow raise drags the skin above the eyes
    along; in pixels a blink moves the lids more than the brows, a brow movement the other way round.)
    **Whole face**: where brows, eyes, nose and mouth all exceed ``whole_face_z`` at once (a hand over
-   the face, a lighting jump, the face lost), frames are ignored. What moves every region a little at
+   the face, a lighting jump, the face lost), frames are ignored, with ``whole_face_pad_s`` around (a
+   hand comes in over one part of the face first). What moves every region a little at
    once (noise, flicker) is removed first: each region's signal minus ``common`` × the smallest of the
    others'.
 3. The score of a frame is the largest z of ``regions`` (brows, nose, mouth). Frames in the first
@@ -113,6 +114,7 @@ class SpotSettings:
     pair_turn_gap_s: float = 1.5
     min_fall_s: float = 0.2
     whole_face_z: float = 5.0
+    whole_face_pad_s: float = 0.2
     head_speed: float = 0.5
     pose_smooth_s: float = 0.5
     talk_pad_s: float = 0.3
@@ -383,7 +385,7 @@ SIGNALS: tuple[str, ...] = ("flow", "flow-mean", "diff")
 def whole_face_mask(values: np.ndarray, fps: float, settings: SpotSettings) -> np.ndarray:
     """True where every region moves far beyond its baseline at once (z above ``whole_face_z`` in brows,
     eyes, nose and mouth: a hand over the face, a lighting jump, the face lost), with
-    ``blink_pad_s`` around: no expression moves the whole face that much."""
+    ``whole_face_pad_s`` around: no expression moves the whole face that much."""
     n = len(values)
     if n == 0 or settings.whole_face_z <= 0:
         return np.zeros(n, bool)
@@ -393,7 +395,7 @@ def whole_face_mask(values: np.ndarray, fps: float, settings: SpotSettings) -> n
         z = robust_z(values[:, DIFF_KEYS.index(key)].astype(np.float32), window, hop)
         np.fmin(low, np.nan_to_num(z, nan=-np.inf), out=low)
     mask = low > settings.whole_face_z
-    pad = int(round(settings.blink_pad_s * fps))
+    pad = int(round(settings.whole_face_pad_s * fps))
     out = mask.copy()
     for first, last in _runs(mask):
         out[max(0, first - pad):last + 1 + pad] = True
