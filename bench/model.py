@@ -25,7 +25,8 @@ alike; compare the ratios):
 (``time.thread_time``): frames per CPU-second and the kernels' single-core efficiency against
 ``torch.mm`` on one core, figures that other processes' load hardly changes (a shared 2-core machine
 makes two-thread wall-clock figures swing tenfold, the model's many short parallel regions far more
-than one large matrix product).
+than one large matrix product). With one thread the split of a batch by image across threads
+(``tsfgui.model.image_parallel``) does not apply: its gain shows in the wall-clock figures only.
 
 ``--isa avx2`` runs the benchmark again in a child process with ``ATEN_CPU_CAPABILITY=avx2``,
 ``ONEDNN_MAX_CPU_ISA=AVX2`` and ``MKL_ENABLE_INSTRUCTIONS=AVX2`` (they take effect only before
@@ -110,7 +111,7 @@ def _inputs(cfg: TSFmicroConfig, batch: int, device: torch.device, dtype: torch.
 
 
 def _model_run(model: TSFmicro, batch: int, device: torch.device, dtype: torch.dtype, fast: bool,
-               cached_reference: bool = False) -> Callable[[], object]:
+               cached_reference: bool = False, split: bool = True) -> Callable[[], object]:
     onset, apex = _inputs(model.config, batch, device, dtype)
     ref = None
     if cached_reference:
@@ -119,8 +120,12 @@ def _model_run(model: TSFmicro, batch: int, device: torch.device, dtype: torch.d
             ref = model.embed_reference(onset)
 
     def run() -> object:
-        with torch.inference_mode(), fast_kernels(fast):
-            return model(onset, apex, reference=ref)
+        image_parallel._ENABLED = split  # the batch split by image across threads, or not
+        try:
+            with torch.inference_mode(), fast_kernels(fast):
+                return model(onset, apex, reference=ref)
+        finally:
+            image_parallel._ENABLED = True
 
     return run
 
@@ -373,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             paths["plain (public ops, explicit attention)"] = _model_run(model, batch, device, torch.float32, False)
         if batch > 1:
             paths["optimised, onset embedding cached"] = _model_run(model, batch, device, torch.float32, True, True)
+        if device.type == "cpu" and 2 <= threads <= batch:
+            paths["optimised, not split by image"] = _model_run(model, batch, device, torch.float32, True,
+                                                                split=False)
         times = interleaved(paths, device, rounds, args.seconds)
         mm_rate = mm_flop / statistics.median(times.pop("torch.mm")) / 1e9
         print(f"  batch {batch}: torch.mm {mm_rate:.0f} GFLOP/s; {_load()}")
@@ -388,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         plain = by.get("plain (public ops, explicit attention)")
         if plain:
             print(f"    optimised ÷ plain, same rounds: {by['optimised'] / plain:.2f}×")
+        whole = by.get("optimised, not split by image")
+        if whole:
+            print(f"    split by image ÷ not split, same rounds: {by['optimised'] / whole:.2f}×")
     out["speed"] = rows
 
     native = device.type == "cuda" or (device.type == "cpu" and ops.native_bf16())

@@ -99,3 +99,29 @@ def test_two_callers_at_once_both_get_their_results(two_threads, make_pair):
     for g, w in zip(got, want):
         torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-6)
     assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_batchnorm_in_training_mode_sees_the_whole_batch(threads, monkeypatch, make_pair):
+    """An evaluated model whose BatchNorms were put back in training mode (to read or re-estimate their
+    statistics) is neither split by image nor chunked: each BatchNorm sees the whole batch once."""
+    from tsfgui.model import retention
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    monkeypatch.setattr(retention, "_TEMPORAL_CHUNK_THREADS", threads)
+    try:
+        model = TSFmicro(TSFmicroConfig.tiny()).eval()
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        for m in norms:
+            m.train()
+        sizes: list[int] = []
+        for m in norms:
+            m.register_forward_pre_hook(lambda m, args: sizes.append(args[0].shape[0]))
+        onset, apex = make_pair(5, 32)
+        with torch.no_grad():
+            model(onset, apex)
+    finally:
+        torch.set_num_threads(before)
+    # once each, on all 5 images (the head's BatchNorm1d on their 5 × 2 × 2 positions)
+    assert sizes == [5 if isinstance(m, torch.nn.BatchNorm2d) else 5 * 2 * 2 for m in norms]
