@@ -442,3 +442,18 @@ def test_a_hand_entering_the_face_is_ignored_before_it_covers_every_region():
     arrays = {"index": index, "reference": reference, "diff": values}
     assert [s.apex // 100 for s in spot_arrays(arrays, 30.0)] == [9]
     assert [s.apex // 100 for s in spot_arrays(arrays, 30.0, SpotSettings(whole_face_pad_s=0.1))] == [6, 9]
+
+
+def test_a_nose_wrinkler_dragging_the_lower_lids_is_not_a_blink():
+    """A nose wrinkler (AU9) pulls the lower lids along: the eyes' region moves more than the brows', as
+    in a blink, but the nose moves far more than the eyes (``blink_nose``); a blink leaves the nose still."""
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, values = _quiet_signals()
+    _bump(values, "nose", 600, [1.0, 2.5, 3.0, 2.5, 1.0])      # the wrinkler: nose z about 30 …
+    _bump(values, "eyes", 600, [0.3, 0.8, 1.0, 0.8, 0.3])      # … the lids it drags: eyes z about 10
+    _bump(values, "eyes", 900, [1.0, 3.0, 3.0, 1.0])           # a blink
+    _bump(values, "nose", 900, [0.1, 0.2, 0.2, 0.1])           # with a little leak into the nose
+    arrays = {"index": index, "reference": reference, "diff": values}
+    assert [(s.region, s.apex // 100) for s in spot_arrays(arrays, 30.0)] == [("nose", 6)]
+    assert spot_arrays(arrays, 30.0, SpotSettings(blink_nose=0.0)) == []
