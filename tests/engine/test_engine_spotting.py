@@ -444,9 +444,10 @@ def test_a_hand_entering_the_face_is_ignored_before_it_covers_every_region():
     assert [s.apex // 100 for s in spot_arrays(arrays, 30.0, SpotSettings(whole_face_pad_s=0.1))] == [6, 9]
 
 
-def test_a_nose_wrinkler_dragging_the_lower_lids_is_not_a_blink():
-    """A nose wrinkler (AU9) pulls the lower lids along: the eyes' region moves more than the brows', as
-    in a blink, but the nose moves far more than the eyes (``blink_nose``); a blink leaves the nose still."""
+def test_a_nose_wrinkler_or_a_smile_dragging_the_lower_lids_is_not_a_blink():
+    """A nose wrinkler (AU9) or a smile pulls the lower lids along: the eyes' region moves more than the
+    brows', as in a blink, but the nose or the mouth moves far more than the eyes (``blink_nose``); a blink
+    leaves them still."""
     from tsfgui.engine.spotting import SpotSettings, spot_arrays
 
     index, reference, values = _quiet_signals()
@@ -454,6 +455,8 @@ def test_a_nose_wrinkler_dragging_the_lower_lids_is_not_a_blink():
     _bump(values, "eyes", 600, [0.3, 0.8, 1.0, 0.8, 0.3])      # … the lids it drags: eyes z about 10
     _bump(values, "eyes", 900, [1.0, 3.0, 3.0, 1.0])           # a blink
     _bump(values, "nose", 900, [0.1, 0.2, 0.2, 0.1])           # with a little leak into the nose
+    _bump(values, "mouth", 1200, [1.0, 2.5, 3.0, 2.5, 1.0])    # a smile, raising the cheeks and lower lids
+    _bump(values, "eyes", 1200, [0.3, 0.8, 1.0, 0.8, 0.3])
     arrays = {"index": index, "reference": reference, "diff": values}
-    assert [(s.region, s.apex // 100) for s in spot_arrays(arrays, 30.0)] == [("nose", 6)]
+    assert [(s.region, s.apex // 100) for s in spot_arrays(arrays, 30.0)] == [("nose", 6), ("mouth", 12)]
     assert spot_arrays(arrays, 30.0, SpotSettings(blink_nose=0.0)) == []

@@ -13,7 +13,8 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    exceeds ``blink_ratio`` × the brows' is a blink; it and ``blink_pad_s`` around it are ignored. (In
    z the calm eyes' region often outscores the brows when a brow raise drags the skin above the eyes
    along; in pixels a blink moves the lids more than the brows, a brow movement the other way round.)
-   Not where the nose's z exceeds ``blink_nose`` × the eyes' (a nose wrinkler drags the lower lids).
+   Not where the nose's or the mouth's z exceeds ``blink_nose`` × the eyes' (a nose wrinkler or a smile
+   drags the lower lids).
    **Whole face**: where brows, eyes, nose and mouth all exceed ``whole_face_z`` at once (a hand over
    the face, a lighting jump, the face lost), frames are ignored, with ``whole_face_pad_s`` around (a
    hand comes in over one part of the face first). What moves every region a little at
@@ -286,15 +287,16 @@ def _blink_mask(z: dict[str, np.ndarray], raw: np.ndarray, settings: SpotSetting
     """True on blinks: runs where the eyes' z exceeds the threshold and their flow, in pixels, exceeds
     ``blink_ratio`` × the brows' (a blink moves the lids more than the brows; a brow movement, which
     drags the skin above the eyes along, the other way round), with ``pad`` frames around; not where
-    the nose's z exceeds ``blink_nose`` × the eyes' (a nose wrinkler drags the lower lids along)."""
+    the nose's or the mouth's z exceeds ``blink_nose`` × the eyes' (a nose wrinkler or a smile drags the
+    lower lids along)."""
     eyes = np.nan_to_num(z["eyes"], nan=-np.inf)
     eyes_px = np.nan_to_num(raw[:, DIFF_KEYS.index("eyes")], nan=0.0)
     brows_px = np.nan_to_num(raw[:, DIFF_KEYS.index("brows")], nan=0.0)
     mask = np.zeros(len(eyes), bool)
-    nose = np.nan_to_num(z["nose"], nan=-np.inf)
+    lower = np.fmax(np.nan_to_num(z["nose"], nan=-np.inf), np.nan_to_num(z["mouth"], nan=-np.inf))
     for first, last in _runs(eyes > settings.threshold):
-        if settings.blink_nose > 0 and nose[first:last + 1].max() > settings.blink_nose * eyes[first:last + 1].max():
-            continue  # a nose wrinkler moves the lower lids along; a blink leaves the nose still
+        if settings.blink_nose > 0 and lower[first:last + 1].max() > settings.blink_nose * eyes[first:last + 1].max():
+            continue  # a nose wrinkler or a smile moves the lower lids along; a blink leaves nose and mouth still
         if eyes_px[first:last + 1].max() > settings.blink_ratio * brows_px[first:last + 1].max():
             mask[max(0, first - pad):last + 1 + pad] = True
     return mask
