@@ -62,3 +62,21 @@ def test_the_mode_is_part_of_the_resume_identity(clip, tmp_path):
     assert analyze_batch([clip], out, show_progress=False).outcomes[0].status == "skipped"
     redo = analyze_batch([clip], out, weights=str(DEMO_WEIGHTS), show_progress=False, per_frame_model=True)
     assert redo.outcomes[0].status == "done"
+
+
+@pytest.mark.parametrize("change", ["default threshold", "signals version"])
+def test_a_run_of_an_older_version_is_redone_not_kept(clip, tmp_path, change):
+    """A new version that changes the default spotting thresholds or how the signals are computed gives other
+    events: its re-run must not keep the older version's events as if finished."""
+    out = tmp_path / "out"
+    assert analyze_batch([clip], out, show_progress=False).outcomes[0].status == "done"
+    done_file = out / "clip" / "done.json"
+    done = json.loads(done_file.read_text())
+    settings = done["identity"]["settings"]
+    if change == "default threshold":  # as an older version with another default wrote it
+        settings["spotting"]["threshold"] += 0.5
+    else:
+        settings["signals_version"] -= 1
+    done_file.write_text(json.dumps(done))
+    assert analyze_batch([clip], out, show_progress=False).outcomes[0].status == "done"
+    assert analyze_batch([clip], out, show_progress=False).outcomes[0].status == "skipped"

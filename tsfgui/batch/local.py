@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from tsfgui.engine.flow import SIGNALS_VERSION
 from tsfgui.engine.spotting import SpotSettings
 
 from .inputs import FoundInputs, NoInputsError, find_inputs, no_inputs_message, output_dir
@@ -87,8 +88,10 @@ def analyze_batch(inputs: Sequence[str | Path], out: str | Path, *, weights: str
     settings = {"fps": fps, "lag_s": lag_s, "batch_size": batch_size}
     if per_frame_model:
         settings["per_frame_model"] = True  # part of the identity: the other mode, a new run
-    if spotting is not None and spotting != SpotSettings():
-        settings["spotting"] = asdict(spotting)  # part of the identity: other thresholds, a new run
+    # part of the identity: other thresholds — the defaults too, which a new version may change — or
+    # signals computed another way give other events, so a re-run after an upgrade redoes the input
+    settings["spotting"] = asdict(spotting or SpotSettings())
+    settings["signals_version"] = SIGNALS_VERSION
     out = Path(out)
     found = FoundInputs([Path(p) for p in inputs]) if exact else find_inputs(inputs)
     if not found.inputs:

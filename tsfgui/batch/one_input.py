@@ -63,9 +63,10 @@ def failure_message(exc: BaseException) -> str:
 def _identity(source: Path, weights: str | None, settings: dict) -> dict:
     stat = source.stat()
     wstat = Path(weights).stat() if weights else None
-    return {"input": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "weights": str(Path(weights).resolve()) if weights else None,
-            "weights_mtime_ns": wstat.st_mtime_ns if wstat else None, "settings": settings}
+    identity = {"input": str(source.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                "weights": str(Path(weights).resolve()) if weights else None,
+                "weights_mtime_ns": wstat.st_mtime_ns if wstat else None, "settings": settings}
+    return json.loads(json.dumps(identity))  # as done.json reads back (tuples become lists)
 
 
 def analyze_one(source_path: Path, out_dir: Path, *, model, weights: str | None, settings: dict,
