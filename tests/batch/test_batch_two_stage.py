@@ -55,7 +55,10 @@ def test_default_classifies_spotted_intervals_only_and_per_frame_model_adds_fram
     assert [r["diff_mouth"] for r in rows_pf] == [r["diff_mouth"] for r in rows]
 
 
-def test_the_mode_is_part_of_the_resume_identity(clip, tmp_path):
+def test_the_mode_is_part_of_the_resume_identity(tmp_path):
+    from tsfgui.samples.excerpt import write_sample_excerpt
+
+    clip = write_sample_excerpt(tmp_path / "clip.avi", 45)  # the statuses need no more than a second and a half
     out = tmp_path / "out"
     first = analyze_batch([clip], out, show_progress=False)
     assert first.outcomes[0].status == "done"
@@ -65,9 +68,12 @@ def test_the_mode_is_part_of_the_resume_identity(clip, tmp_path):
 
 
 @pytest.mark.parametrize("change", ["default threshold", "signals version"])
-def test_a_run_of_an_older_version_is_redone_not_kept(clip, tmp_path, change):
+def test_a_run_of_an_older_version_is_redone_not_kept(tmp_path, change):
     """A new version that changes the default spotting thresholds or how the signals are computed gives other
     events: its re-run must not keep the older version's events as if finished."""
+    from tsfgui.samples.excerpt import write_sample_excerpt
+
+    clip = write_sample_excerpt(tmp_path / "clip.avi", 45)  # what is checked needs no more than a second and a half
     out = tmp_path / "out"
     assert analyze_batch([clip], out, show_progress=False).outcomes[0].status == "done"
     done_file = out / "clip" / "done.json"

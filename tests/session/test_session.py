@@ -147,11 +147,13 @@ def test_live_two_stage_spots_the_camera_and_classifies_each_event_once(tiny_wei
     assert session.fps == pytest.approx(30.0, rel=0.05)  # measured from the frames' timestamps
 
 
-def test_live_with_the_model_on_every_frame_spots_nothing(tiny_weights):
+def test_live_with_the_model_on_every_frame_spots_nothing(tiny_weights, tmp_path):
     from tsfgui.io import VideoFileSource
+    from tsfgui.samples.excerpt import write_sample_excerpt
 
+    camera = write_sample_excerpt(tmp_path / "camera.avi", 90)  # 3 s: the first movement and after it
     session = Session(tiny_weights, per_frame_model=True)
     seen: list = []
     session.live_result.connect(seen.append)
-    assert session.open_live(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True).join(300)
+    assert session.open_live(lambda: VideoFileSource(camera), realtime=True).join(300)
     assert any(r.probabilities is not None for r in seen) and not session.events
