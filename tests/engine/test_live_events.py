@@ -55,6 +55,22 @@ def test_events_come_once_each_when_final_and_agree_with_spotting_the_whole_reco
     assert spotter.spotted == len(live)
 
 
+def test_a_movement_is_pending_before_its_event_is_handed_on(sample_results):
+    """Pending is provisional (its edges move as frames come; a blink is told only later), but every event
+    handed on was shown pending first."""
+    spotter = LiveSpotter(30.0)
+    pending: list[SpottedInterval] = []
+    for r in sample_results:
+        for event in spotter.add(r):
+            e = event.interval
+            assert any(p.onset <= e.offset and p.offset >= e.onset for p in pending), f"{e} was never pending"
+        if spotter.pending is not None:
+            pending.append(spotter.pending)
+            assert spotter.pending.onset > spotter._reported_offset, "pending is what is not handed on yet"
+    assert spotter.spotted >= 3
+    assert spotter.pending is not None, "the last movements are pending when the stream stops"
+
+
 def test_each_event_carries_its_onset_crop_and_the_apex_cut_with_the_onsets_alignment(sample_results):
     spotter = LiveSpotter(30.0)
     events = [e for r in sample_results for e in spotter.add(r)] + spotter.finish()

@@ -59,13 +59,14 @@ def test_two_stage_live_lists_each_classified_event_and_the_badge_shows_the_late
     qtbot.addWidget(w)
     w.resize(1280, 800)
     w.show()
-    shown: list[str] = []
-    w.session.events_changed.connect(lambda events: shown.append(w.badge.title.text()))
+    titles: list[str] = []
+    w.session.live_result.connect(lambda result: titles.append(w.badge.title.text()))  # after the badge's own
     w.live.open(lambda: VideoFileSource(SAMPLE_VIDEO), realtime=True)
     assert "Live: each spotted interval appears" in w.events_panel.summary.text()
     qtbot.waitUntil(lambda: len(w.session.events) >= 2, timeout=120_000)
     qtbot.waitUntil(lambda: w.badge.title.text() in w.session.class_names, timeout=10_000)
     assert w.events_panel.table.rowCount() == len(w.session.events)
+    assert "moving…" in titles and "no movement" in titles, "a movement shows before its class comes"
     assert w.events_panel.table.item(0, 4).text() == w.session.events[0].label
     assert "once it has ended" in w.events_panel.summary.text()
     assert w.grab().save(str(tmp_path / "live.png"))

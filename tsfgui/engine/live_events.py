@@ -67,6 +67,9 @@ class LiveSpotter:
         self._last_spot: int | None = None  # the frame spotted at last
         self._reported_offset = -1  # the offset of the last event handed on: later ones start after it
         self.spotted = 0  # events handed on so far
+        #: the first movement spotted at the last spotting that is not final yet (None: none), for a
+        #: "moving…" indication before its event is handed on
+        self.pending: SpottedInterval | None = None
 
     @property
     def fps(self) -> float:
@@ -129,11 +132,13 @@ class LiveSpotter:
         settle = int(round(self.settle_s * fps)) if settled else -len(results)
         lag = int(round(self.settings.offset_lag_s * fps))  # the offset is set this far before the last moving frame
         events = []
+        self.pending = None
         for interval in spot(results, fps, self.settings):
             if interval.onset <= self._reported_offset:
                 continue  # handed on already (or overlapping one that was)
             if interval.offset + lag + settle > newest:
-                break  # this one and all later ones may still change
+                self.pending = interval  # this one and all later ones may still change
+                break
             events.append(self._with_crops(interval))
             self._reported_offset = interval.offset
         self.spotted += len(events)

@@ -91,6 +91,7 @@ class Session:
         self.boxes = FaceBoxes()  # the tracked face per frame: spotted intervals are landmarked there
         self.traces = FrameTraces((self.info.frame_count or 0) if self.info else 0, len(self.class_names))
         self.events: list[SpottedInterval] = []
+        self.live_pending: SpottedInterval | None = None  # live, two-stage: a movement not final yet
         self.analysed = self.spotting = self.spotted = self.from_cache = False
         self.spot_error: str | None = None
 
@@ -335,10 +336,12 @@ class Session:
                     stats = gate.stats
                     self._call(token, self._live_result, result.compact(),
                                (stats.source_fps, stats.analysis_fps, stats.dropped),
-                               spotter.fps if spotter is not None else None)
+                               spotter.fps if spotter is not None else None,
+                               spotter.pending if spotter is not None else None)
                 if spotter is not None and not token.cancelled:  # the source ended: what it showed last counts too
                     for event in spotter.finish():
                         classifier.submit(event)
+                    self._call(token, setattr, self, "live_pending", None)  # nothing is moving any more
             finally:
                 gate.close()
                 source.close()
@@ -351,8 +354,10 @@ class Session:
         self.info = info
         self.opened.emit(info)
 
-    def _live_result(self, result: FrameResult, stats: tuple[float, float, int], fps: float | None) -> None:
+    def _live_result(self, result: FrameResult, stats: tuple[float, float, int], fps: float | None,
+                     pending: SpottedInterval | None = None) -> None:
         self.live_stats = stats
+        self.live_pending = pending  # a movement spotted whose event is not final yet
         if fps is not None:
             self.fps = fps  # measured: what the events' frame numbers are read with
         self.results = {result.index: result}  # live keeps only the newest result

@@ -43,7 +43,7 @@ class EmotionBadge(QWidget):
         self._live_event: tuple[int, int, int] | None = None  # the latest live event, and the frame it came at
         self._live_from = -1
         session.model_changed.connect(self._classes_changed)
-        session.events_changed.connect(lambda _events: self.show_frame(self.index))
+        session.events_changed.connect(self._events_changed)
         session.reset.connect(lambda: self.show_frame(self.index))
         session.live_result.connect(self._show_live)
 
@@ -86,9 +86,18 @@ class EmotionBadge(QWidget):
         else:
             self.show_prediction(result.probabilities)
 
+    def _events_changed(self, _events=None) -> None:
+        session = self.session
+        if session.live:  # a new event: shown with the newest frame (also after the camera has stopped)
+            if session.results:
+                self._show_live(session.results[max(session.results)])
+        else:
+            self.show_frame(self.index)
+
     def _show_live(self, result) -> None:
         """Live: the newest frame's own prediction (the model on every frame), else the class of the
-        latest event for :data:`LIVE_HOLD_S` after it was classified, else what the newest frame shows."""
+        latest event for :data:`LIVE_HOLD_S` after it was classified, else "moving…" while a spotted
+        movement is not final yet, else what the newest frame shows."""
         session = self.session
         if session.per_frame_model or session.weights is None:
             self.show_prediction(result.probabilities, result.status)
@@ -97,9 +106,13 @@ class EmotionBadge(QWidget):
         event = session.events[-1] if session.events else None
         if event is not None and (event.onset, event.apex, event.offset) != self._live_event:
             self._live_event, self._live_from = (event.onset, event.apex, event.offset), result.index  # a new one
+        pending = session.live_pending
         if event is not None and result.index - self._live_from <= LIVE_HOLD_S * fps:
             where = f"{event.kind}-expression {(result.index - event.apex) / fps:.1f} s ago"
             self.show_event(event.label, event.probability, where if event.label else f"{where}: no face at its onset")
+        elif pending is not None and (event is None or pending.onset > event.offset):
+            self.show_no_movement(f"{pending.region} moving: classified once the movement has ended")
+            self.title.setText("moving…")
         elif result.face is None:
             self.show_no_movement("no face in view")
         else:
