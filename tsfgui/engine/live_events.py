@@ -129,14 +129,14 @@ class LiveSpotter:
             return []
         fps = self.fps
         newest = results[-1].index
-        settle = int(round(self.settle_s * fps)) if settled else -len(results)
+        settle = int(round(self.settle_s * fps))
         lag = int(round(self.settings.offset_lag_s * fps))  # the offset is set this far before the last moving frame
         events = []
         self.pending = None
         for interval in spot(results, fps, self.settings):
             if interval.onset <= self._reported_offset:
                 continue  # handed on already (or overlapping one that was)
-            if interval.offset + lag + settle > newest:
+            if settled and interval.offset + lag + settle > newest:
                 self.pending = interval  # this one and all later ones may still change
                 break
             events.append(self._with_crops(interval))

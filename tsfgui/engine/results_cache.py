@@ -117,17 +117,16 @@ class ResultsCache:
                                        a["landmarks"][i].copy(), None, a["matrix"][i].copy(), a["inverse"][i].copy(),
                                        int(a["size"][i]))
             diff = {k: float(v) for k, v in zip(DIFF_KEYS, a["diff"][i]) if not np.isnan(v)}
-            flow = ({k: float(v) for k, v in zip(DIFF_KEYS, a["flow"][i]) if not np.isnan(v)} if "flow" in a else {})
-            motion = ({k: float(v) for k, v in zip(DIFF_KEYS, a["motion"][i]) if not np.isnan(v)}
-                      if "motion" in a else {})
-            drift = ({k: (float(v[0]), float(v[1])) for k, v in zip(DIFF_KEYS, a["drift"][i]) if not np.isnan(v).any()}
-                     if "drift" in a else {})
-            pose = a["pose"][i] if "pose" in a else None
+            # every key is there: entries of other formats are not read
+            flow = {k: float(v) for k, v in zip(DIFF_KEYS, a["flow"][i]) if not np.isnan(v)}
+            motion = {k: float(v) for k, v in zip(DIFF_KEYS, a["motion"][i]) if not np.isnan(v)}
+            drift = {k: (float(v[0]), float(v[1])) for k, v in zip(DIFF_KEYS, a["drift"][i]) if not np.isnan(v).any()}
+            pose = a["pose"][i]
             probs = a["probabilities"][i]
             ref = int(a["reference"][i])
             results.append(FrameResult(int(a["index"][i]), float(a["timestamp_ms"][i]), face,
                                        int(a["faces_in_frame"][i]), None if ref < 0 else ref, diff,
                                        None if np.isnan(probs).all() or probs.size == 0 else probs.copy(), names,
-                                       flow=flow, motion=motion, drift=drift, pose=None if pose is None or np.isnan(pose).any()
+                                       flow=flow, motion=motion, drift=drift, pose=None if np.isnan(pose).any()
                                        else tuple(float(v) for v in pose)))
         return results

@@ -234,10 +234,10 @@ class SignalRecorder:
         rec = self._records()
         return rec["index"], rec["values"]
 
-    def arrays(self) -> dict[str, np.ndarray]:
+    def arrays(self, records: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """The signals as plain arrays (``index``, ``reference``, ``diff``, ``flow``, ``motion``, ``drift``, ``pose``), as
         :func:`spot_arrays` takes them and ``np.savez`` stores them."""
-        rec = self._records()
+        rec = self._records() if records is None else records
         return {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
                 "motion": rec["motion"], "drift": rec["drift"], "pose": rec["pose"]}
 
@@ -251,9 +251,7 @@ class SignalRecorder:
         rec = self._records()
         labels = self.labels(rec)
         confidences = _LazyColumn(rec["confidence"], lambda value: None if np.isnan(value) else float(value))
-        arrays = {"index": rec["index"], "reference": rec["reference"], "diff": rec["values"], "flow": rec["flow"],
-                  "motion": rec["motion"], "drift": rec["drift"], "pose": rec["pose"]}
-        return spot_arrays(arrays, fps, settings, labels, confidences)
+        return spot_arrays(self.arrays(rec), fps, settings, labels, confidences)
 
 
 class _LazyColumn(Sequence):

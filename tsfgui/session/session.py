@@ -283,6 +283,13 @@ class Session:
         self.events_changed.emit(self.events)
 
     @property
+    def events_fps(self) -> float:
+        """The frame rate the events' frame numbers are read with: a camera's measured rate, else the recording's."""
+        if self.live and self.fps:
+            return self.fps
+        return self.info.fps if self.info is not None and self.info.fps else 30.0
+
+    @property
     def events_ready(self) -> bool:
         """The spotted events of a finished analysis are there (spotting has ended)."""
         return self.analysed and self.spotted and not self.spotting

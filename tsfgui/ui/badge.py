@@ -102,7 +102,7 @@ class EmotionBadge(QWidget):
         if session.per_frame_model or session.weights is None:
             self.show_prediction(result.probabilities, result.status)
             return
-        fps = session.fps or 30.0
+        fps = session.events_fps
         event = session.events[-1] if session.events else None
         if event is not None and (event.onset, event.apex, event.offset) != self._live_event:
             self._live_event, self._live_from = (event.onset, event.apex, event.offset), result.index  # a new one

@@ -59,7 +59,7 @@ class EventsPanel(QWidget):
         if session.spot_error:
             self.clear(session.spot_error.replace("Spotting stopped", "Spotting failed"))
             return
-        events, fps = session.events, session.fps or session.info.fps or 30.0  # live: the measured rate
+        events, fps = session.events, session.events_fps
         self.table.setRowCount(len(events))
         for row, e in enumerate(events):
             cells = (f"{e.onset / fps:.2f}", f"{e.apex / fps:.2f}", f"{e.offset / fps:.2f}", e.kind, e.label or "",

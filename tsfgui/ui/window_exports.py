@@ -51,8 +51,7 @@ class ExportController:
             session.report_error(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
             return 0
         media = session.path if session.path is not None and session.path.is_file() else None
-        fps = session.fps or session.info.fps if session.live else session.info.fps  # a camera: its measured rate
-        writer.write(Path(path), export.ExportData(fps=fps, events=session.events, media=media))
+        writer.write(Path(path), export.ExportData(fps=session.events_fps, events=session.events, media=media))
         self._say(f"Wrote {len(session.events)} spotted intervals to {path}"
                   + (" (the camera's events so far)" if session.live else ""))
         return len(session.events)
