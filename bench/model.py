@@ -3,6 +3,7 @@
     python bench/model.py                 # the paper's 3-class model, CPU, float32 (and bf16 where native)
     python bench/model.py --isa avx2      # the same with torch, oneDNN and MKL capped to AVX2
     python bench/model.py --ops           # also the fused-vs-plain figures per kind of layer
+    python bench/model.py --budget        # also where one core's time goes, and the utilisation ceiling
     python bench/model.py --device cuda   # on a GPU (float32 and bfloat16)
     python bench/model.py --quick         # a tiny model, for a smoke test
 
@@ -27,6 +28,12 @@ alike; compare the ratios):
 makes two-thread wall-clock figures swing tenfold, the model's many short parallel regions far more
 than one large matrix product). With one thread the split of a batch by image across threads
 (``tsfgui.model.image_parallel``) does not apply: its gain shows in the wall-clock figures only.
+
+``--budget`` adds, per batch size, where one pair's CPU time goes on one core (linear layers, dense
+convolutions, the attention's products timed alone and the rest of it, depthwise convolutions,
+element-wise work, framework) against ``torch.mm``'s rate on one core, and the utilisation ceiling: what
+the model would reach if every matrix product ran at that rate and the rest took what it takes now
+(``tsfgui.model.op_budget``).
 
 ``--isa avx2`` runs the benchmark again in a child process with ``ATEN_CPU_CAPABILITY=avx2``,
 ``ONEDNN_MAX_CPU_ISA=AVX2`` and ``MKL_ENABLE_INSTRUCTIONS=AVX2`` (they take effect only before
@@ -53,6 +60,7 @@ from tsfgui.model import (
 )
 from tsfgui.model import image_parallel, ops, retention
 from tsfgui.model.cpu_features import cpu_features, run_capped
+from tsfgui.model.op_budget import measure_budget
 
 
 def _sync(device: torch.device) -> None:
@@ -278,6 +286,29 @@ def profile_table(model: TSFmicro, batch: int, device: torch.device,
     return shares(totals), shares(operators)
 
 
+def print_budget(model: TSFmicro, batch: int, rounds: int) -> dict:
+    """Print (and return) where one pair's CPU time goes on one core at ``batch`` (``tsfgui.model.op_budget``)."""
+    budget = measure_budget(_model_run(model, batch, torch.device("cpu"), torch.float32, True), batch, rounds=rounds)
+    mm = budget.mm_gflops
+    print(f"where one pair's time goes, batch {batch}, one core by CPU time (best of {rounds}); torch.mm 2048² "
+          f"{mm:.1f} GFLOP/s on one core; {_load()}:")
+    print(f"  {'class':<38} {'ms/pair':>8} {'share':>6} {'GFLOP':>6} {'GFLOP/s':>8} {'beyond torch.mm rate':>21}")
+    for c in budget.classes.values():
+        rate = f"{c.gflop / c.seconds:8.1f}" if c.gflop and c.seconds > 0 else f"{'—':>8}"
+        print(f"  {c.name:<38} {1000 * c.seconds:8.2f} {100 * c.seconds / budget.forward_seconds:5.1f}% "
+              f"{c.gflop:6.3f} {rate} {1000 * c.excess(mm):18.2f} ms")
+    print(f"  the whole pass: {1000 * budget.forward_seconds:.1f} ms/pair, {budget.gflop:.2f} GFLOP counted, "
+          f"{100 * budget.utilisation:.1f} % of torch.mm on one core")
+    print(f"  ceiling with every matrix product at torch.mm's rate, the rest as now: {100 * budget.ceiling:.1f} %; "
+          f"with the attention's products as fast as torch.matmul makes them alone: "
+          f"{100 * budget.ceiling_torch_kernels:.1f} %")
+    return {"batch": batch, "mm_gflops": mm, "forward_ms": 1000 * budget.forward_seconds, "gflop": budget.gflop,
+            "utilisation": budget.utilisation, "ceiling": budget.ceiling,
+            "ceiling_torch_kernels": budget.ceiling_torch_kernels,
+            "classes": {n: {"ms": 1000 * c.seconds, "gflop": c.gflop, "calls": c.calls}
+                        for n, c in budget.classes.items()}}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bench/model.py", description="Measure the TSFmicro model (see module docstring).")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, mps or auto")
@@ -296,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ops", action="store_true", help="also time fused vs plain kernels per kind of layer")
     p.add_argument("--profile", action="store_true",
                    help="also show where the optimised path's time goes (torch.profiler, per group of operators)")
+    p.add_argument("--budget", action="store_true",
+                   help="also show, per batch size on one core, where the time goes against torch.mm's rate and "
+                        "the utilisation ceiling if every matrix product ran at that rate")
     p.add_argument("--cpu-time", action="store_true",
                    help="one thread, timed by its CPU time (time.thread_time) instead of the wall clock: the "
                         "kernels' single-core efficiency, which other processes' load hardly changes")
@@ -452,6 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("  the largest operators: " + ", ".join(f"{name} {100 * share:.1f} %"
                                                          for name, share in operators[:10]))
             out.setdefault("profile", {})[str(batch)] = {"groups": table, "operators": operators[:30]}
+    if args.budget and device.type == "cpu":
+        out["budget"] = [print_budget(model, batch, 2 if args.quick else 3) for batch in args.batches]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)
