@@ -162,8 +162,9 @@ def _analyze(args, spot_settings) -> int:
             raise ProjectError(str(exc)) from None
     for rec, why in report.failed:
         print(f"failed: {rec.name}: {why}", file=sys.stderr)
-    print(f"{len(report.analysed)} analysed, {len(report.skipped)} skipped (analysed earlier with these weights and "
-          f"settings), {len(report.failed)} failed")
+    again = f" ({len(report.redone)} of them again: analysed before with other settings)" if report.redone else ""
+    print(f"{len(report.analysed)} analysed{again}, {len(report.skipped)} skipped (analysed earlier with these weights "
+          f"and settings), {len(report.failed)} failed")
     return 1 if report.failed else 0
 
 
