@@ -174,5 +174,26 @@ def test_a_new_analysis_keeps_the_decisions_on_the_old_proposals(project):
     assert project.find_run(rec.id, "run-1") is not None and project.current_run(rec.id).identity == "run-2"
     new = project.proposals(rec.id)
     assert [(e.onset, e.proposal_id not in (p1, p2)) for e in new] == [(6, True)]
-    seen = {(e.proposal_id, e.status) for e in project.events(rec.id, "A")}
-    assert (p1, "accepted") in seen and (new[0].proposal_id, "proposed") in seen and len(seen) == 2
+    # A accepted the movement at 5–12: the new run's proposal of it (6–12) is not asked of A again; B sees it
+    assert {(e.proposal_id, e.status) for e in project.events(rec.id, "A")} == {(p1, "accepted")}
+    assert [(e.proposal_id, e.status) for e in project.events(rec.id, "B")] == [(new[0].proposal_id, "proposed")]
+
+
+def test_after_a_new_analysis_only_what_a_coder_has_not_judged_is_proposed(project):
+    rec, (p1, p2, p3) = _ids(project)
+    project.decide("A", p1, "accepted")                      # 5–12
+    project.decide("A", p2, "rejected")                      # 20–30: no expression there
+    project.decide("A", p3, "accepted", onset=38)            # 40–50 corrected to 38–50: edited
+    project.add_event("A", rec.id, 52, 54, 58, label="positive")  # missed by the tool
+    project.save_run(rec.id, identity="run-2", weights=None, weights_fingerprint=None, settings={"lag_s": 0.2},
+                     class_names=["negative", "positive", "surprise"], frames=60, seconds=0.5, warning="",
+                     proposals=[dict(onset=5, apex=8, offset=11, kind="micro", label="negative"),   # as p1
+                                dict(onset=21, apex=24, offset=29, kind="micro", label="positive"),  # as p2
+                                dict(onset=39, apex=44, offset=50, kind="micro", label="surprise"),  # as p3
+                                dict(onset=51, apex=54, offset=57, kind="micro", label="positive"),  # as added
+                                dict(onset=13, apex=15, offset=18, kind="micro", label="surprise"),  # new
+                                dict(onset=24, apex=29, offset=40, kind="micro", label="negative")])  # IoU < 0.5
+    shown = [(e.onset, e.offset, e.status) for e in project.events(rec.id, "A")]
+    assert shown == [(5, 12, "accepted"), (13, 18, "proposed"), (20, 30, "rejected"), (24, 40, "proposed"),
+                     (38, 50, "edited"), (52, 58, "added")]
+    assert len(project.events(rec.id, "B")) == 6 and len(project.proposals(rec.id)) == 6

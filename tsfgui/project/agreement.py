@@ -13,23 +13,13 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from .records import Event
+from .records import IOU_THRESHOLD, Event, iou
 
 if TYPE_CHECKING:
     from .project import Project
 
-IOU_THRESHOLD = 0.5
 UNMATCHED = "<unmatched>"
 NO_LABEL = "<none>"
-
-
-def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
-    """Intersection over union of two inclusive frame intervals ``(onset, offset)``."""
-    inter = min(a[1], b[1]) - max(a[0], b[0]) + 1
-    if inter <= 0:
-        return 0.0
-    union = (a[1] - a[0] + 1) + (b[1] - b[0] + 1) - inter
-    return inter / union
 
 
 def match(reference: Sequence[tuple[int, int]], other: Sequence[tuple[int, int]],

@@ -22,7 +22,7 @@ from typing import Protocol, Sequence
 
 from .database import ProjectError, now
 from .facs import FacsError, normalize_aus
-from .records import STATUSES, Change, Coder, Event, HistoryEntry, Recording, Run, loads
+from .records import IOU_THRESHOLD, STATUSES, Change, Coder, Event, HistoryEntry, Recording, Run, iou, loads
 
 
 class Project(Protocol):
@@ -85,7 +85,25 @@ def events(project: Project, recording_id: int, coder: str) -> list[Event]:
     for d in conn.execute("SELECT * FROM decisions WHERE coder_id = ? AND recording_id = ? AND proposal_id IS NULL",
                           (cid, recording_id)):
         out.append(_event(d, None, coder.strip()))
+    out = _without_proposals_judged_before(out, seen)
     return sorted(out, key=lambda e: (e.onset, e.offset, e.proposal_id or 0, e.decision_id or 0))
+
+
+def _without_proposals_judged_before(events: list[Event], current: set[int]) -> list[Event]:
+    """Drop the current run's undecided proposals that propose again what the coder has judged already:
+    an interval matching (IoU ≥ 0.5, as agreement matches) an event the coder accepted, edited or
+    rejected among an earlier run's proposals, or added. After a new analysis the coder's judgement of a
+    movement stands and is not asked for twice; a proposal of something new still shows."""
+    judged = [(e.onset, e.offset) for e in events
+              if e.decision_id is not None and e.status != "proposed" and e.proposal_id not in current]
+    if not judged:
+        return events
+
+    def asked_again(e: Event) -> bool:
+        return e.decision_id is None and e.proposal_id in current and \
+            any(iou((e.onset, e.offset), j) >= IOU_THRESHOLD for j in judged)
+
+    return [e for e in events if not asked_again(e)]
 
 
 def _state(conn: sqlite3.Connection, decision_id: int) -> dict | None:

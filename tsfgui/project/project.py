@@ -270,7 +270,8 @@ class Project:
 
     def events(self, recording_id: int, coder: str) -> list[Event]:
         """The events of a recording as ``coder`` sees them (sorted by onset): the current run's proposals
-        with the coder's decisions, proposals of earlier runs the coder decided on, and added events."""
+        with the coder's decisions, proposals of earlier runs the coder decided on, and added events; an
+        undecided proposal matching (IoU ≥ 0.5) a movement the coder judged before is left out."""
         return decisions.events(self, recording_id, coder)
 
     def final_events(self, recording_id: int, rater: str) -> list[Event]:

@@ -15,6 +15,19 @@ FINAL_STATUSES = ("accepted", "edited", "added")
 TOOL = "tool"
 
 
+#: events match when the IoU of their frame intervals is at least this (MEGC's rule)
+IOU_THRESHOLD = 0.5
+
+
+def iou(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Intersection over union of two inclusive frame intervals ``(onset, offset)``."""
+    inter = min(a[1], b[1]) - max(a[0], b[0]) + 1
+    if inter <= 0:
+        return 0.0
+    union = (a[1] - a[0] + 1) + (b[1] - b[0] + 1) - inter
+    return inter / union
+
+
 @dataclass(frozen=True)
 class Recording:
     id: int
