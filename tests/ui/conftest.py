@@ -39,6 +39,10 @@ def no_leaked_threads(qapp, collect_on_the_gui_thread):
     assert pool.activeThreadCount() == 0, "a test left a QThreadPool worker running"
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and not t.daemon]
     assert not leaked, f"a test left threads running: {leaked}"
+    from tsfgui.ui import threads
+
+    running = [(t, type(w).__name__) for t, w in threads._threads if not t.wait(10_000)]
+    assert not running, f"a test left QThread workers running: {[name for _, name in running]}"
 
 
 @pytest.fixture
