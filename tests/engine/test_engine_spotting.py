@@ -273,7 +273,7 @@ def test_spotting_runs_on_the_patch_motion_and_falls_back_to_the_region_means():
     _bump(flow, "mouth", 900, [0.04, 0.1, 0.12, 0.09, 0.04])
     _, _, diff = _quiet_signals(seed=3)
     arrays = {"index": index, "reference": reference, "diff": diff, "flow": flow, "motion": motion}
-    assert [s.region for s in spot_arrays(arrays, 30.0)] == ["nose"]
+    assert [s.region for s in spot_arrays(arrays, 30.0, SpotSettings(flow_weight=0.0))] == ["nose"]
     assert [s.region for s in spot_arrays(arrays, 30.0, SpotSettings(signal="flow-mean"))] == ["mouth"]
     arrays["motion"] = np.full_like(motion, np.nan)  # results of a version without the patch motion
     assert [s.region for s in spot_arrays(arrays, 30.0)] == ["mouth"]
@@ -300,7 +300,7 @@ def test_speech_is_told_in_pixels_where_people_talk_most_of_the_time_and_raises_
     arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion}
     spotted = spot_arrays(arrays, 30.0, SpotSettings(common=0.0))
     assert [(s.region, 925 <= s.apex <= 936) for s in spotted] == [("brows", True)]
-    loose = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, talk_threshold=0.0))
+    loose = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, talk_threshold=0.0, flow_weight=0.0))
     assert sorted(s.apex // 100 for s in loose if s.region == "brows") == [4, 9]
     deaf = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, talk_px=10.0))  # no speech found: syllables spotted
     assert sum(s.region == "mouth" for s in deaf) > 10
@@ -325,9 +325,11 @@ def test_a_movement_that_turns_back_is_one_macro_and_two_micro_expressions_are_n
     burst = np.array([0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])
     for start, sign in ((300, 1.0), (339, -1.0)):           # the macro: down, hold, back up
         _bump(motion, "brows", start, 0.6 * burst)
+        _bump(flow, "brows", start, 0.06 * burst)           # the region's mean flow moves with its patches
         drift[start:start + 9, brows, 1] += sign * 0.3 * burst
     for start in (900, 935):                                # two micro-expressions: down and up in each burst
         _bump(motion, "brows", start, 2.0 * burst)
+        _bump(flow, "brows", start, 0.2 * burst)
         drift[start:start + 9, brows, 1] += 0.3 * np.array([1, 1, 1, 0.5, 0, -0.5, -1, -1, -1])
     arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
               "drift": drift}
@@ -421,6 +423,7 @@ def test_a_return_that_turns_back_only_partly_still_closes_the_movement():
     burst = np.array([0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])
     for start, (dx, dy) in ((300, (-0.2, 0.3)), (339, (-0.2, -0.3))):   # down and in, then up and still in
         _bump(motion, "brows", start, 0.6 * burst)
+        _bump(flow, "brows", start, 0.06 * burst)
         drift[start:start + 9, brows] += np.outer(burst, (dx, dy))
     arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
               "drift": drift}
@@ -460,3 +463,27 @@ def test_a_nose_wrinkler_or_a_smile_dragging_the_lower_lids_is_not_a_blink():
     arrays = {"index": index, "reference": reference, "diff": values}
     assert [(s.region, s.apex // 100) for s in spot_arrays(arrays, 30.0)] == [("nose", 6), ("mouth", 12)]
     assert spot_arrays(arrays, 30.0, SpotSettings(blink_nose=0.0)) == []
+
+
+def test_a_weak_movement_both_signals_see_is_spotted_and_one_stray_patch_is_not():
+    """Candidates are found on the patch motion's z and the region's mean flow's z together
+    (``flow_weight``, ``joint_threshold``): a weak movement both read, under ``threshold`` in either
+    alone, stands out of their joint noise; a burst of the patch motion alone, the region's mean flow
+    calm (a stray patch), does not. On the patch motion alone (``flow_weight=0``) it is the other way."""
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion = _quiet_signals(seed=10)
+    _, _, flow = _quiet_signals(seed=11)
+    flow = _as_pixels(flow)
+    for at in (600, 1200):  # calm frames around each event: its z is its height over the noise (0.1, 0.01 px)
+        motion[at - 10:at + 20] = 1.0
+        flow[at - 10:at + 20] = 0.1
+    weak = [0.1, 0.2, 0.3, 0.3, 0.2, 0.1]
+    _bump(motion, "brows", 600, weak)                             # a faint brow raise: z 3 in each, 4.2 joint
+    _bump(flow, "brows", 600, [0.1 * h for h in weak])
+    _bump(motion, "nose", 1200, [0.2, 0.35, 0.45, 0.35, 0.2])     # one patch's noise: z 4.5, 3.2 joint
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion}
+    joint = spot_arrays(arrays, 30.0, SpotSettings(common=0.0))
+    assert [(s.region, s.apex // 100) for s in joint] == [("brows", 6)]
+    alone = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, flow_weight=0.0))
+    assert [(s.region, s.apex // 100) for s in alone] == [("nose", 12)]

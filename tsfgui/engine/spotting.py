@@ -25,6 +25,11 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
 4. Runs of frames above ``threshold`` closer than ``merge_s`` form one candidate, which then grows on
    both sides while the score stays above ``edge`` (hysteresis: the edges of a movement are weaker than
    its middle). A candidate of a single frame is noise unless its score reaches ``strong × threshold``.
+   With the patch motion and the regions' mean flow both at hand, candidates are found on the two
+   together: per region (z of the patch motion + ``flow_weight`` × z of the mean flow) / √(1 +
+   ``flow_weight``²) above ``joint_threshold`` (``joint_talk_threshold`` during speech). A weak movement
+   both read stands out of their joint noise; a stray patch, or jitter of a whole region, moves one of
+   them. Everything else (edges, pairs, blinks) stays on the patch motion's z.
 5. **Talking** (found before step 3): bursts of the mouth's mean flow beyond the rest of the face's
    (the ``common`` removal) above ``talk_px`` px that follow each other within ``talk_gap_s``, span at
    least ``talk_min_s`` and show ``talk_peaks`` peaks standing out by ``talk_prominence`` of their
@@ -122,6 +127,9 @@ class SpotSettings:
     pose_smooth_s: float = 0.5
     talk_pad_s: float = 0.3
     talk_threshold: float = 5.0
+    flow_weight: float = 1.0
+    joint_threshold: float = 4.0
+    joint_talk_threshold: float = 6.5
     regions: tuple[str, ...] = ("brows", "nose", "mouth")
 
     @property
@@ -381,7 +389,9 @@ def spot_arrays(arrays: dict[str, np.ndarray], fps: float, settings: SpotSetting
         values = common_removed(values, settings.common)
     return spot_signals(arrays["index"], arrays["reference"], values, fps, settings,
                         labels, confidences, pose=arrays.get("pose"), ignore=ignore, raw=raw, speech=speech,
-                        drift=arrays.get("drift") if key != "diff" else None)
+                        drift=arrays.get("drift") if key != "diff" else None,
+                        mean_flow=(common_removed(raw, settings.common) if settings.common > 0 else raw)
+                        if key == "motion" else None)
 
 
 #: The signals spotting can run on (``SpotSettings.signal``).
@@ -521,13 +531,14 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
                  confidences: Sequence[float | None] | None = None,
                  pose: np.ndarray | None = None, ignore: np.ndarray | None = None,
                  raw: np.ndarray | None = None, speech: np.ndarray | None = None,
-                 drift: np.ndarray | None = None) -> list[SpottedInterval]:
+                 drift: np.ndarray | None = None, mean_flow: np.ndarray | None = None) -> list[SpottedInterval]:
     """:func:`spot` on arrays: frame indices, reference indices (−1: none), region signals (frames ×
     :data:`DIFF_KEYS`: flow or difference), for the head-motion flag the pose (frames × 3), frames
     to ``ignore``, the signals before the common part was removed (``raw``, for blinks; default
     ``values``), the mouth signal speech is told on (``speech``; default the mouth's in ``values``) and
     the regions' mean flow vectors (``drift``, frames × :data:`DIFF_KEYS` × 2) that pair a movement's
-    rise with its return."""
+    rise with its return; with the regions' mean flow (``mean_flow``, beside a patch-motion ``values``)
+    candidates are found on both (:func:`_joint_score`)."""
     if len(index) == 0:
         return []
     frames = lambda seconds: int(round(seconds * fps))  # noqa: E731
@@ -553,8 +564,16 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
     if ignore is not None:
         ignored |= ignore
     score = np.where(ignored, -np.inf, score)
-    above = np.flatnonzero(score > np.where(talking, max(settings.talk_threshold, settings.threshold),
-                                            settings.threshold))
+    threshold, talk_threshold = settings.threshold, settings.talk_threshold
+    detect, lead = score, z  # what candidates are found on, and the region that moved most read on
+    if mean_flow is not None and settings.flow_weight > 0:
+        lead = _joint_z(z, mean_flow, settings, window, hop)
+        detect = np.full(len(index), -np.inf, np.float32)
+        for region in settings.regions:
+            np.fmax(detect, lead[region], out=detect)
+        detect = np.where(ignored, -np.inf, detect)
+        threshold, talk_threshold = settings.joint_threshold, settings.joint_talk_threshold
+    above = np.flatnonzero(detect > np.where(talking, max(talk_threshold, threshold), threshold))
     if len(above) == 0:
         return []
     merge = max(1, frames(settings.merge_s))
@@ -564,7 +583,7 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
             spans[-1][1] = int(i)
         else:
             spans.append([int(i), int(i)])
-    spans = [s for s in spans if s[1] > s[0] or score[s[0]] >= settings.strong * settings.threshold]
+    spans = [s for s in spans if s[1] > s[0] or detect[s[0]] >= settings.strong * threshold]
     for s in spans:  # hysteresis: grow while the score stays above the edge level
         while s[0] > 0 and score[s[0] - 1] > settings.edge:
             s[0] -= 1
@@ -616,10 +635,24 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
             if np.isfinite(window).any() and np.nanmax(window) > settings.head_speed:
                 flags = ("head motion",)
         intervals.append(SpottedInterval(onset, apex, offset, kind, float(np.max(score[g])),
-                                         _leading_region(z, settings.regions, [int(np.argmax(score[g])) + g[0]]),
+                                         _leading_region(lead, settings.regions, [int(np.argmax(detect[g])) + g[0]]),
                                          labels[peak] if labels is not None else None,
                                          confidences[peak] if confidences is not None else None, flags))
     return intervals
+
+
+def _joint_z(z: dict[str, np.ndarray], mean_flow: np.ndarray, settings: SpotSettings, window: int,
+             hop: int) -> dict[str, np.ndarray]:
+    """Per region of ``regions``, (z of the patch motion + ``flow_weight`` × z of the region's mean flow)
+    / √(1 + ``flow_weight``²): the two read one movement in two ways and their noise differs (a stray
+    patch, the whole region's jitter), so a weak movement both see stands out where either alone stays in
+    its noise. NaN where the patch motion's z is (speech masks mouth and nose)."""
+    w = settings.flow_weight
+    out = {}
+    for region in settings.regions:
+        zf = robust_z(mean_flow[:, DIFF_KEYS.index(region)].astype(np.float32), window, hop)
+        out[region] = ((z[region] + w * zf) / np.sqrt(1.0 + w * w)).astype(np.float32)
+    return out
 
 
 def _merged(spans: list[list[int]]) -> list[tuple[int, int]]:
