@@ -132,6 +132,19 @@ def test_spotting_over_a_long_movement_is_macro_and_a_head_turn_is_dropped():
     assert [s.kind for s in spotted] == ["macro"] and spotted[0].apex < 400
 
 
+def test_an_interval_a_little_over_half_a_second_is_still_micro():
+    """MEGC calls a movement of at most 0.5 s micro; a spotted interval's edges spread about it (on the
+    tuning seeds 95 % of the intervals that matched a micro-expression were at most 0.1 s longer than it),
+    so up to ``micro_max_s`` 0.6 s is micro."""
+    import numpy as np
+
+    index, reference, values = _quiet_signals()
+    _bump(values, "brows", 600, np.r_[np.linspace(0.3, 1.0, 8), np.linspace(1.0, 0.3, 8)])
+    (spotted,) = _spotted(index, reference, values)
+    assert 0.55 < (spotted.offset - spotted.onset + 1) / 30.0 <= 0.6 and spotted.kind == "micro"
+    assert [s.kind for s in _spotted(index, reference, values, micro_max_s=0.55)] == ["macro"]
+
+
 def test_apex_is_the_top_of_the_rise_and_never_the_offset():
     """Against a reference 0.2 s back a movement shows twice: as it rises and as it returns. The apex is
     the first burst's top; the offset lies after it."""

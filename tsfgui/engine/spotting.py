@@ -112,7 +112,7 @@ class SpotSettings:
     partner_z: float = 1.5
     partner_gap_s: float = 0.2
     partner_min_s: float = 0.067
-    micro_max_s: float = 0.55  # 0.5 s and a frame or so of edge uncertainty
+    micro_max_s: float = 0.6  # 0.5 s and the spread of the edges (see README)
     macro_max_s: float = 4.0
     pair_gap_s: float = 1.0
     pair_z: float = 10.0
