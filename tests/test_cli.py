@@ -265,11 +265,11 @@ def test_analyze_spotting_thresholds_from_the_command_line(tmp_path):
     assert bad.returncode == 2 and "--spot threshold: 'high' is not a number" in bad.stderr
     unknown = run("analyze", str(sample), "--out", str(out), "--spot", "sensitivity=2")
     assert unknown.returncode == 2 and "KEY one of" in unknown.stderr and "threshold" in unknown.stderr
-    strict = run("analyze", str(sample), "--out", str(out), "-q", "--spot", "threshold=1000", timeout=300)
+    strict = run("analyze", str(sample), "--out", str(out), "-q", "--spot", "joint_threshold=1000", timeout=300)
     assert strict.returncode == 0, strict.stderr
     assert json.loads((out / "sample_interview" / "events.json").read_text())["events"] == []
     done = json.loads((out / "sample_interview" / "done.json").read_text())
-    assert done["identity"]["settings"]["spotting"]["threshold"] == 1000
+    assert done["identity"]["settings"]["spotting"]["joint_threshold"] == 1000
     default = run("analyze", str(sample), "--out", str(out), "-q", timeout=300)  # other thresholds: redone
     assert "1 analysed" in default.stdout
     assert len(json.loads((out / "sample_interview" / "events.json").read_text())["events"]) >= 3

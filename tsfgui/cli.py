@@ -298,8 +298,10 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--jobs", type=positive_int, default=1, help="inputs analysed in parallel processes (default 1; "
                                                               "the CPU cores are shared among them)")
     analyze.add_argument("--spot", action="append", default=[], metavar="KEY=VALUE",
-                         help="a spotting threshold, repeatable: threshold (robust z, default 3), baseline_s, "
-                              "merge_s, micro_max_s, macro_max_s, blink_ratio, talk_min_s … (see README)")
+                         help="a spotting setting, repeatable: joint_threshold (the candidates' bar on the patch "
+                              "motion and the mean flow together, robust z, default 4), threshold (the bar where one "
+                              "signal is read, 3.5), flow_weight, baseline_s, merge_s, micro_max_s, macro_max_s, "
+                              "blink_ratio, talk_min_s … (see README)")
     analyze.add_argument("--per-frame-model", action="store_true",
                          help="also run TSFmicro on every frame against the frame --lag seconds before it "
                               "(p_<class> columns of frames.csv; several times slower). By default the model "
