@@ -43,6 +43,32 @@ def test_a_sub_pixel_mouth_movement_is_measured_in_the_mouth_not_the_brows(face)
     assert stronger["mouth"] > 1.5 * moved["mouth"]
 
 
+def _lip_stretch(face, amplitude: float) -> tuple[np.ndarray, np.ndarray]:
+    """Both lip corners pulled sideways, away from the midline by ``amplitude`` px (a lip stretcher)."""
+    size = face.size
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    dx = np.zeros((size, size), np.float32)
+    for corner, sign in ((48, -1.0), (54, 1.0)):
+        cx, cy = face.landmarks_crop[corner]
+        dx += sign * amplitude * np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / (2 * (0.04 * size) ** 2))
+    return dx, np.zeros_like(dx)
+
+
+def test_the_drift_mirrors_sideways_motion_so_a_symmetric_movement_and_its_return_read_opposite(face):
+    """A lip stretcher moves the corners apart: an unmirrored mean cancels, the mirrored drift points
+    outward (+x), and the return (corners back together) points inward."""
+    flow = RegionFlow()
+    masks = region_masks(face.landmarks_crop, face.size)
+    stretched = _warp(face.crop, *_lip_stretch(face, 1.2))
+    flow.measure(face.crop, stretched, face.landmarks_crop, masks)
+    out_x, out_y = flow.drift["mouth"]
+    flow.measure(stretched, face.crop, face.landmarks_crop, masks)
+    back_x, back_y = flow.drift["mouth"]
+    assert out_x > 0.1 and back_x < -0.1
+    assert abs(out_y) < 0.5 * out_x and abs(back_y) < 0.5 * abs(back_x)
+    assert abs(flow.drift["brows"][0]) < 0.5 * out_x  # the brows did not move
+
+
 def test_the_heads_similarity_motion_is_removed(face):
     """The whole crop shifted by 1.5 px and turned by 1°: raw flow everywhere, residual almost none;
     a mouth movement on top of it still stands out."""

@@ -500,3 +500,70 @@ def test_a_weak_movement_both_signals_see_is_spotted_and_one_stray_patch_is_not(
     assert [(s.region, s.apex // 100) for s in joint] == [("brows", 6)]
     alone = spot_arrays(arrays, 30.0, SpotSettings(common=0.0, flow_weight=0.0))
     assert [(s.region, s.apex // 100) for s in alone] == [("nose", 12)]
+
+
+def _directed(seed: int = 7):
+    """Quiet patch motion, mean flow (px) and drift vectors to plant directed bursts in."""
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+
+    index, reference, motion = _quiet_signals(seed=seed)
+    _, _, flow = _quiet_signals(seed=seed + 1)
+    drift = np.random.default_rng(seed + 2).normal(0, 0.01, (len(index), len(DIFF_KEYS), 2))
+    return index, reference, motion, _as_pixels(flow), drift
+
+
+def test_a_rise_and_a_return_led_by_different_regions_pair_on_the_faces_vectors():
+    """A smile raises the cheeks (the nose region leads its rise) and the mouth leads its return: the
+    two bursts lead in different regions, yet the face's vectors (the regions' side by side) turn back,
+    so they are one macro-expression (``pair_across``); region by region they stay two."""
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion, flow, drift = _directed()
+    nose, mouth = DIFF_KEYS.index("nose"), DIFF_KEYS.index("mouth")
+    burst = np.array([0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])
+    for start, lead, sign in ((300, "nose", -1.0), (339, "mouth", 1.0)):   # up, hold, back down
+        _bump(motion, lead, start, 0.7 * burst)
+        _bump(motion, "mouth" if lead == "nose" else "nose", start, 0.4 * burst)
+        _bump(flow, lead, start, 0.06 * burst)
+        strong, weak = (nose, mouth) if lead == "nose" else (mouth, nose)
+        drift[start:start + 9, strong, 1] += sign * 0.3 * burst
+        drift[start:start + 9, weak, 1] += sign * 0.1 * burst
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
+              "drift": drift}
+    spotted = spot_arrays(arrays, 30.0)
+    assert [(s.kind, s.onset <= 300 and s.offset >= 339) for s in spotted] == [("macro", True)]
+    assert [s.kind for s in spot_arrays(arrays, 30.0, SpotSettings(pair_across=0))] == ["micro", "micro"]
+
+
+def test_a_paired_movement_ends_with_its_return_though_the_rise_was_far_stronger():
+    """A brow raised fast and far, held, and let down slowly: the return's burst is a fraction of the
+    rise's. Each burst's edges are read at a fraction of its own height, so the macro-expression ends
+    where the return does; and within one burst, a bump that clears ``bump_z`` is a bump though it stays
+    under a fraction of a much stronger one."""
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion, flow, drift = _directed()
+    brows = DIFF_KEYS.index("brows")
+    burst = np.array([0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])
+    for start, height, way in ((300, 4.0, 1.2), (339, 0.7, -0.4)):   # net 6 px up, then 2 px down
+        _bump(motion, "brows", start, height * burst)
+        _bump(flow, "brows", start, 0.1 * height * burst)
+        drift[start:start + 9, brows, 1] += way * burst
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
+              "drift": drift}
+    (paired,) = spot_arrays(arrays, 30.0)
+    assert paired.kind == "macro" and paired.onset <= 300 and paired.offset >= 339 and paired.apex < 312
+    index, reference, motion = _quiet_signals()
+    _bump(motion, "brows", 900, 4.0 * burst)     # a strong rise, z about 40 …
+    _bump(motion, "brows", 911, 1.1 * burst)     # … its return right after, z about 11: under 0.3 of the rise
+    (whole,) = _spotted(index, reference, motion)
+    (cut,) = _spotted(index, reference, motion, bump_z=0.0)
+    assert whole.offset >= 913 >= cut.offset + 3 and whole.onset == cut.onset  # the return ends at 919 − lag 6

@@ -44,8 +44,9 @@ FLOW_KEYS: tuple[str, ...] = DIFF_KEYS
 #: Bumped whenever what the per-frame motion signals measure changes: stored signals of another version
 #: (``eval-spotting``'s, the benchmark's) are analysed again. 3: the reference cut with the frame's alignment;
 #: 4: the patch motion (:class:`PatchMotion`), Farnebäck with 2 iterations; 5: the head's motion fitted above
-#: the nose's bottom only; 6: the regions' mean flow vectors (``drift``).
-SIGNALS_VERSION = 6
+#: the nose's bottom only; 6: the regions' mean flow vectors (``drift``); 7: the drift's horizontal part
+#: mirrored about the face's midline (:meth:`RegionFlow.measure`).
+SIGNALS_VERSION = 7
 
 FACE_SIDE = 224.0
 """Magnitudes are stated in pixels at this face crop side."""
@@ -168,8 +169,11 @@ class RegionFlow:
 
         With ``timestamp_ms`` (frames in time order), the regions' patch motion (:class:`PatchMotion`)
         of the same pair is kept in :attr:`motion` (empty while the patches' baseline is too short).
-        :attr:`drift` keeps each region's mean residual flow *vector* (dx, dy), px at a 224-px face: its
-        direction tells the rise of a movement from its return."""
+        :attr:`drift` keeps each region's mean residual flow *vector* (dx, dy), px at a 224-px face, with
+        the horizontal part mirrored about the face's midline (x of the nose's bridge, landmarks 27–30):
+        + is away from the midline. Its direction tells the rise of a movement from its return; mirrored,
+        the two corners of a lip stretcher or a smile add up instead of cancelling (an unmirrored mean
+        of a symmetric movement is its noise)."""
         crop_side = current.shape[0]
         side = self.settings.side
         step = max(1, int(round(crop_side / side)))
@@ -177,6 +181,8 @@ class RegionFlow:
         exclude = moving_parts(small, landmarks_crop, side / float(crop_side))
         residual = self.residual(reference, current, landmarks_crop, crop_side, exclude)
         length = np.hypot(residual[..., 0], residual[..., 1])
+        midline = float(np.asarray(landmarks_crop, dtype=np.float64)[27:31, 0].mean()) * side / float(crop_side)
+        outward = np.where(self._grid[..., 0] >= midline, np.float32(1), np.float32(-1))
         out: dict[str, float] = {}
         self.drift = {}
         union = None
@@ -184,7 +190,8 @@ class RegionFlow:
             union = region if union is None else union | region
             out[name] = float(length[region].mean()) if region.any() else float("nan")
             if region.any():
-                dx, dy = residual[region].mean(axis=0)
+                dx = float((residual[..., 0] * outward)[region].mean())
+                dy = float(residual[..., 1][region].mean())
                 self.drift[name] = (float(dx), float(dy))
         out["global"] = float(length[union].mean()) if union is not None and union.any() else float("nan")
         self.motion = self.patches.measure(residual, small, timestamp_ms) if timestamp_ms is not None else {}

@@ -21,7 +21,7 @@ from tsfgui.face import FaceObservation, Quality
 from tsfgui.io.atomic import atomic_write
 from .results import DIFF_KEYS, FrameResult
 
-FORMAT = "tsfgui-results-5"  # 2: flow and pose; 3: flow against the reference cut with the frame's alignment; 4: patch motion; 5: drift
+FORMAT = "tsfgui-results-6"  # 2: flow and pose; 3: flow against the reference cut with the frame's alignment; 4: patch motion; 5: drift; 6: drift mirrored
 _QUALITIES = list(Quality)
 
 

@@ -45,10 +45,16 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    way (the sum of its vectors at least ``pair_turn`` of their summed lengths and ``pair_net`` px long)
    and either the second turns back (their sums' cosine at most −``pair_cos``) within
    ``pair_turn_gap_s``, or both peaks exceed ``pair_z`` within ``pair_gap_s``; a micro-expression
-   rises and returns within its own burst, so two neighbours do not pair. Without vectors (older
-   results, the difference) strength and timing alone decide.
+   rises and returns within its own burst, so two neighbours do not pair. With ``pair_across`` the
+   face's vector (brows', nose's and mouth's side by side) is read as well, and a turn back in it pairs
+   two candidates whether or not one region leads both (a smile's rise led by the cheeks, its return by
+   the mouth). The drift's horizontal part is mirrored about the face's midline, so a symmetric movement
+   (lip corners apart) adds up. A pair is one rise and one return: a third burst starts anew. Without
+   vectors (older results, the difference) strength and timing alone decide.
 7. **Edges and apex** from the curve: a movement shows as one or two bumps of the score (its rise and
-   its return; the runs above ``edge_fraction`` of its top). The apex is the top of the first bump,
+   its return; the runs above ``edge_fraction`` of its top, or above ``bump_z`` where that is lower: the
+   return of a strong rise can stay under a fraction of it; of a pair, the rise's and the return's
+   bursts are each read at their own height). The apex is the top of the first bump,
    never the offset unless the interval is one frame. From the first bump's start the curve is followed
    back while it stays above ``edge_fraction`` of that bump's top and does not climb again (at most
    ``edge_reach_s``), from the last bump's end forward alike: the feet. Each frame is compared with a
@@ -109,6 +115,7 @@ class SpotSettings:
     offset_tail_s: float = 0.1
     edge_fraction: float = 0.3
     edge_reach_s: float = 0.5
+    bump_z: float = 8.0
     partner_z: float = 1.5
     partner_gap_s: float = 0.2
     partner_min_s: float = 0.067
@@ -120,6 +127,7 @@ class SpotSettings:
     pair_cos: float = 0.2
     pair_net: float = 1.0
     pair_turn_gap_s: float = 1.5
+    pair_across: int = 1
     min_fall_s: float = 0.2
     whole_face_z: float = 5.0
     whole_face_pad_s: float = 0.2
@@ -483,11 +491,13 @@ def _first_peak(score: np.ndarray, first: int, last: int, fraction: float = 0.6)
     return first + int(np.argmax(seg))
 
 
-def _bumps(score: np.ndarray, first: int, last: int, fraction: float) -> list[tuple[int, int]]:
-    """The bumps of ``score[first:last+1]``: runs above ``fraction`` of its maximum (the rise and the
-    return of a movement, separated by the dip where the reference catches up)."""
+def _bumps(score: np.ndarray, first: int, last: int, fraction: float, level: float = 0.0) -> list[tuple[int, int]]:
+    """The bumps of ``score[first:last+1]``: runs above ``fraction`` of its maximum, or above ``level`` where
+    that is lower (the rise and the return of a movement, separated by the dip where the reference catches
+    up; a strong rise's return can stay under a fraction of it and still stand well out of the noise)."""
     seg = np.nan_to_num(score[first:last + 1], nan=-np.inf)
-    runs = _runs(seg > fraction * seg.max())
+    floor = fraction * seg.max()
+    runs = _runs(seg > (min(floor, level) if level > 0 else floor))
     return [(first + a, first + b) for a, b in runs] or [(first, last)]
 
 
@@ -596,15 +606,19 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
         groups = [g for g in groups if _leading_region(z, settings.regions, g) not in ("mouth", "nose")
                   or _peaks_above(mouth[max(0, g[0] - gap):g[0]], cut)
                   + _peaks_above(mouth[g[-1] + 1:g[-1] + 1 + gap], cut) < settings.talk_around]
-    groups = _pair_macro(groups, z, score, settings, fps, drift)
+    groups, returns = _pair_macro(groups, z, score, settings, fps, drift)
     speed = head_speed(pose, fps, smooth_s=settings.pose_smooth_s) if pose is not None else None
     lags = np.where(reference >= 0, index - reference, 0)
     intervals = []
-    for g in groups:
+    for g, back in zip(groups, returns):
         first, last = g[0], g[-1]
         if settings.edge_fraction > 0:  # the edges from the curve: where the rise and the return fall off
-            bumps = _bumps(score, first, last, settings.edge_fraction)
+            bumps = _bumps(score, first, last, settings.edge_fraction, settings.bump_z)
             (a, b), (c, d) = bumps[0], bumps[-1]
+            if back is not None:  # a joined pair: the rise's first bump, the return's last, each its own height
+                a, b = _bumps(score, first, back - 1, settings.edge_fraction, settings.bump_z)[0]
+                c, d = _bumps(score, back, last, settings.edge_fraction, settings.bump_z)[-1]
+                bumps = [(a, b), (c, d)]
             peak = a + int(np.argmax(score[a:b + 1]))
             reach = frames(settings.edge_reach_s)
             first = _foot(score, a, -1, settings.edge_fraction * score[peak], max(0, first - reach))
@@ -667,38 +681,47 @@ def _merged(spans: list[list[int]]) -> list[tuple[int, int]]:
 
 
 def _pair_macro(groups: list[list[int]], z: dict[str, np.ndarray], score: np.ndarray, settings: SpotSettings,
-                fps: float, drift: np.ndarray | None = None) -> list[list[int]]:
-    """Join the rise and return bursts of one longer movement (see the module docstring, step 6)."""
+                fps: float, drift: np.ndarray | None = None) -> tuple[list[list[int]], list[int | None]]:
+    """Join the rise and return bursts of one longer movement (see the module docstring, step 6): the
+    groups, and for each the first frame of its return burst where one was joined to it (else None)."""
     if not groups or settings.pair_gap_s <= 0:
-        return groups
+        return groups, [None] * len(groups)
     directed = drift is not None and settings.pair_turn > 0 and np.isfinite(drift).any()
-    out = [groups[0]]
+    face = drift[:, [DIFF_KEYS.index(r) for r in settings.regions]].reshape(len(drift), -1) \
+        if directed and settings.pair_across > 0 else None
+    out, returns = [groups[0]], [None]
     for g in groups[1:]:
         prev = out[-1]
         region = _leading_region(z, settings.regions, prev)
+        same = region == _leading_region(z, settings.regions, g)
         gap = (g[0] - prev[-1]) / fps
         strong = (gap <= settings.pair_gap_s and np.max(score[prev]) >= settings.pair_z
                   and np.max(score[g]) >= settings.pair_z)
         turning = False
         if directed:
-            one_way, opposite = _turns_back(drift[:, DIFF_KEYS.index(region)], prev, g, settings.pair_turn,
-                                            settings.pair_net, settings.pair_cos)
-            strong = strong and one_way  # two micro-expressions each rise and return within their burst
-            turning = one_way and opposite and gap <= settings.pair_turn_gap_s
-        join = region == _leading_region(z, settings.regions, g) and (strong or turning)
-        if join and (g[-1] - prev[0]) / fps <= settings.macro_max_s:
-            out[-1] = list(range(prev[0], g[-1] + 1))
+            # the region's vector; and with pair_across, the face's (the regions' vectors side by side):
+            # a smile raises the cheeks, then the mouth leads the return, and a region's mean can be small
+            # where the face's pattern plainly turns back
+            checks = ([drift[:, DIFF_KEYS.index(region)]] if same else []) + ([face] if face is not None else [])
+            verdicts = [_turns_back(v, prev, g, settings.pair_turn, settings.pair_net, settings.pair_cos)
+                        for v in checks]
+            strong = strong and same and verdicts[0][0]  # two micro-expressions each rise and return within
+            turning = gap <= settings.pair_turn_gap_s and any(opposite for _, opposite in verdicts)  # their burst
+        join = (same and strong) or turning
+        if join and returns[-1] is None and (g[-1] - prev[0]) / fps <= settings.macro_max_s:
+            out[-1], returns[-1] = list(range(prev[0], g[-1] + 1)), g[0]
         else:
             out.append(g)
-    return out
+            returns.append(None)
+    return out, returns
 
 
 def _net(drift: np.ndarray, frames: Sequence[int]) -> tuple[np.ndarray, float]:
     """The sum of a region's flow vectors over ``frames`` and its straightness (|sum| / sum of |v|)."""
     v = np.nan_to_num(drift[frames[0]:frames[-1] + 1].astype(np.float64))
     total = v.sum(axis=0)
-    path = float(np.hypot(v[:, 0], v[:, 1]).sum())
-    return total, (float(np.hypot(*total)) / path if path > 0 else 0.0)
+    path = float(np.linalg.norm(v, axis=1).sum())
+    return total, (float(np.linalg.norm(total)) / path if path > 0 else 0.0)
 
 
 def _turns_back(drift: np.ndarray, first: Sequence[int], second: Sequence[int], turn: float,
@@ -709,7 +732,7 @@ def _turns_back(drift: np.ndarray, first: Sequence[int], second: Sequence[int], 
     micro-expression's burst holds its own rise and return: its net vector is small."""
     a, straight_a = _net(drift, first)
     b, straight_b = _net(drift, second)
-    la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+    la, lb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     one_way = straight_a >= turn and straight_b >= turn and min(la, lb) >= least
     return one_way, one_way and float(a @ b) / (la * lb) <= -back
 
