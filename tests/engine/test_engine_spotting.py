@@ -441,7 +441,8 @@ def test_a_return_that_turns_back_only_partly_still_closes_the_movement():
     arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
               "drift": drift}
     assert [s.kind for s in spot_arrays(arrays, 30.0)] == ["macro"]
-    assert [s.kind for s in spot_arrays(arrays, 30.0, SpotSettings(pair_cos=0.5))] == ["micro", "micro"]
+    # pair_cos alone (a lone burst's summed vectors, lone_net, would still find the other half here)
+    assert [s.kind for s in spot_arrays(arrays, 30.0, SpotSettings(pair_cos=0.5, lone_net=0.0))] == ["micro", "micro"]
 
 
 def test_a_hand_entering_the_face_is_ignored_before_it_covers_every_region():
@@ -567,3 +568,33 @@ def test_a_paired_movement_ends_with_its_return_though_the_rise_was_far_stronger
     (whole,) = _spotted(index, reference, motion)
     (cut,) = _spotted(index, reference, motion, bump_z=0.0)
     assert whole.offset >= 913 >= cut.offset + 3 and whole.onset == cut.onset  # the return ends at 919 − lag 6
+
+
+def test_a_lone_one_way_burst_finds_its_quiet_return_in_the_summed_flow_vectors():
+    """A brow lowered fast (a burst over the threshold, all one way) and let back up slowly, the return
+    too faint to clear any bar: summed frame by frame, the brows' flow vectors come back, so the
+    interval runs to the return and is a macro-expression; without it (``lone_net=0``) it is a micro-
+    expression ending at the rise. A micro-expression's burst rises and returns within itself (its
+    net is small) and is left as it is."""
+    import numpy as np
+
+    from tsfgui.engine.results import DIFF_KEYS
+    from tsfgui.engine.spotting import SpotSettings, spot_arrays
+
+    index, reference, motion, flow, drift = _directed()
+    brows = DIFF_KEYS.index("brows")
+    burst = np.array([0.2, 0.5, 0.8, 1.0, 1.0, 0.8, 0.5, 0.3, 0.1])
+    _bump(motion, "brows", 300, 0.8 * burst)
+    _bump(flow, "brows", 300, 0.08 * burst)
+    drift[300:309, brows, 1] += 0.4 * burst                   # 2 px down in 0.3 s
+    drift[330:360, brows, 1] -= 0.075                         # 2.25 px back up over a second, unseen by z
+    _bump(motion, "brows", 900, 0.8 * burst)                  # a micro-expression: down and up in its burst
+    _bump(flow, "brows", 900, 0.08 * burst)
+    drift[900:909, brows, 1] += 0.4 * np.array([1, 1, 1, 0.5, 0, -0.5, -1, -1, -1])
+    arrays = {"index": index, "reference": reference, "diff": motion, "flow": flow, "motion": motion,
+              "drift": drift}
+    slow, micro = spot_arrays(arrays, 30.0)
+    assert slow.kind == "macro" and slow.onset <= 300 and slow.offset >= 345 and slow.apex < 312
+    assert micro.kind == "micro" and micro.offset < 920
+    cut, micro_too = spot_arrays(arrays, 30.0, SpotSettings(lone_net=0.0))
+    assert cut.kind == "micro" and cut.offset < 320 and micro_too == micro

@@ -49,8 +49,12 @@ A movement that rises and returns shows as one or two bursts of it. The steps:
    face's vector (brows', nose's and mouth's side by side) is read as well, and a turn back in it pairs
    two candidates whether or not one region leads both (a smile's rise led by the cheeks, its return by
    the mouth). The drift's horizontal part is mirrored about the face's midline, so a symmetric movement
-   (lip corners apart) adds up. A pair is one rise and one return: a third burst starts anew. Without
-   vectors (older results, the difference) strength and timing alone decide.
+   (lip corners apart) adds up. A pair is one rise and one return: a third burst starts anew. A lone
+   burst that moves one way (net at least ``lone_net`` px) is half of a longer movement whose other half
+   stayed under every bar: its region's vectors projected on its direction and summed frame by frame
+   follow the position, and where that sum comes back by ``lone_back`` of the burst's net within
+   ``pair_turn_gap_s`` after it (its return) or before it (its rise), the interval takes that half in.
+   Without vectors (older results, the difference) strength and timing alone decide.
 7. **Edges and apex** from the curve: a movement shows as one or two bumps of the score (its rise and
    its return; the runs above ``edge_fraction`` of its top, or above ``bump_z`` where that is lower: the
    return of a strong rise can stay under a fraction of it; of a pair, the rise's and the return's
@@ -128,6 +132,8 @@ class SpotSettings:
     pair_net: float = 1.0
     pair_turn_gap_s: float = 1.5
     pair_across: int = 1
+    lone_net: float = 1.0
+    lone_back: float = 0.4
     min_fall_s: float = 0.2
     whole_face_z: float = 5.0
     whole_face_pad_s: float = 0.2
@@ -607,6 +613,8 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
                   or _peaks_above(mouth[max(0, g[0] - gap):g[0]], cut)
                   + _peaks_above(mouth[g[-1] + 1:g[-1] + 1 + gap], cut) < settings.talk_around]
     groups, returns = _pair_macro(groups, z, score, settings, fps, drift)
+    if drift is not None and settings.lone_net > 0:
+        groups, returns = _complete_lone(groups, returns, z, drift, ignored, settings, fps)
     speed = head_speed(pose, fps, smooth_s=settings.pose_smooth_s) if pose is not None else None
     lags = np.where(reference >= 0, index - reference, 0)
     intervals = []
@@ -714,6 +722,44 @@ def _pair_macro(groups: list[list[int]], z: dict[str, np.ndarray], score: np.nda
             out.append(g)
             returns.append(None)
     return out, returns
+
+
+def _complete_lone(groups: list[list[int]], returns: list[int | None], z: dict[str, np.ndarray],
+                   drift: np.ndarray, ignored: np.ndarray, settings: SpotSettings,
+                   fps: float) -> tuple[list[list[int]], list[int | None]]:
+    """A lone burst that moves one way (straightness at least ``pair_turn``, net at least ``lone_net`` px)
+    is half of a longer movement whose other half stayed under the threshold. Summed frame by frame, its
+    region's flow vectors projected on the burst's net direction follow the face's position: the other
+    half is where that sum moves back by ``lone_back`` of the burst's net, after the burst (its return)
+    or before it (its rise), within ``pair_turn_gap_s`` of it and ``macro_max_s`` in all."""
+    reach = int(round(settings.pair_turn_gap_s * fps))
+    longest = int(round(settings.macro_max_s * fps))
+    n = len(drift)
+    out, backs = [], []
+    for g, back in zip(groups, returns):
+        if back is None:
+            v = drift[:, DIFF_KEYS.index(_leading_region(z, settings.regions, g))]
+            net, straight = _net(v, g)
+            size = float(np.linalg.norm(net))
+            if straight >= settings.pair_turn and size >= settings.lone_net:
+                along = np.nan_to_num(v.astype(np.float64)) @ (net / size)
+                goal = -settings.lone_back * size
+                after = np.cumsum(along[g[-1] + 1:min(n, g[-1] + 1 + reach)])
+                before = np.cumsum(along[max(0, g[0] - reach):g[0]][::-1])
+                hit_after = np.flatnonzero(after <= goal)
+                hit_before = np.flatnonzero(before <= goal)
+                if len(hit_after) and not ignored[g[-1] + 1:g[-1] + 2 + hit_after[0]].any():
+                    end = g[-1] + 1 + int(np.argmin(after[:hit_after[0] + 1 + int(round(0.2 * fps))]))
+                    if end - g[0] < longest:  # the return: from where the sum turns down to its lowest
+                        start = g[-1] + 1 + int(np.argmax(after[:hit_after[0] + 1]))
+                        g, back = list(range(g[0], end + 1)), start
+                elif len(hit_before) and not ignored[g[0] - 1 - hit_before[0]:g[0]].any():
+                    first = g[0] - 1 - int(np.argmin(before[:hit_before[0] + 1 + int(round(0.2 * fps))]))
+                    if g[-1] - first < longest:  # the rise: this burst is its return
+                        g, back = list(range(first, g[-1] + 1)), g[0]
+        out.append(g)
+        backs.append(back)
+    return out, backs
 
 
 def _net(drift: np.ndarray, frames: Sequence[int]) -> tuple[np.ndarray, float]:
