@@ -56,7 +56,8 @@ class LiveSpotter:
         self.settings = settings = settings or SpotSettings()
         self.announced_fps = fps if fps and fps > 0 else 30.0
         #: seconds after an interval's last moving frame before it is final: a later burst may still merge
-        #: with it, pair with it into a macro-expression, or chain it into a bout of speech until then
+        #: with it, pair with it into a macro-expression (or be its quiet other half, within pair_turn_gap_s
+        #: plus 0.2 s), or chain it into a bout of speech until then
         self.settle_s = max(settings.merge_s, settings.pair_gap_s, settings.pair_turn_gap_s,
                             settings.talk_gap_s + settings.talk_pad_s) + settings.hop_s
         #: seconds of signals spotted each time: the baseline's window and the longest interval before it
