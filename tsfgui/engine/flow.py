@@ -182,7 +182,7 @@ class RegionFlow:
         residual = self.residual(reference, current, landmarks_crop, crop_side, exclude)
         length = np.hypot(residual[..., 0], residual[..., 1])
         midline = float(np.asarray(landmarks_crop, dtype=np.float64)[27:31, 0].mean()) * side / float(crop_side)
-        outward = np.where(self._grid[..., 0] >= midline, np.float32(1), np.float32(-1))
+        sideways = np.where(self._grid[..., 0] >= midline, residual[..., 0], -residual[..., 0])  # + = outward
         out: dict[str, float] = {}
         self.drift = {}
         union = None
@@ -190,9 +190,7 @@ class RegionFlow:
             union = region if union is None else union | region
             out[name] = float(length[region].mean()) if region.any() else float("nan")
             if region.any():
-                dx = float((residual[..., 0] * outward)[region].mean())
-                dy = float(residual[..., 1][region].mean())
-                self.drift[name] = (float(dx), float(dy))
+                self.drift[name] = (float(sideways[region].mean()), float(residual[..., 1][region].mean()))
         out["global"] = float(length[union].mean()) if union is not None and union.any() else float("nan")
         self.motion = self.patches.measure(residual, small, timestamp_ms) if timestamp_ms is not None else {}
         return out

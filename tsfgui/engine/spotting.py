@@ -621,12 +621,12 @@ def spot_signals(index: np.ndarray, reference: np.ndarray, values: np.ndarray, f
     for g, back in zip(groups, returns):
         first, last = g[0], g[-1]
         if settings.edge_fraction > 0:  # the edges from the curve: where the rise and the return fall off
-            bumps = _bumps(score, first, last, settings.edge_fraction, settings.bump_z)
+            if back is None:
+                bumps = _bumps(score, first, last, settings.edge_fraction, settings.bump_z)
+            else:  # a joined pair: the rise's first bump and the return's last, each read at its own height
+                bumps = [_bumps(score, first, back - 1, settings.edge_fraction, settings.bump_z)[0],
+                         _bumps(score, back, last, settings.edge_fraction, settings.bump_z)[-1]]
             (a, b), (c, d) = bumps[0], bumps[-1]
-            if back is not None:  # a joined pair: the rise's first bump, the return's last, each its own height
-                a, b = _bumps(score, first, back - 1, settings.edge_fraction, settings.bump_z)[0]
-                c, d = _bumps(score, back, last, settings.edge_fraction, settings.bump_z)[-1]
-                bumps = [(a, b), (c, d)]
             peak = a + int(np.argmax(score[a:b + 1]))
             reach = frames(settings.edge_reach_s)
             first = _foot(score, a, -1, settings.edge_fraction * score[peak], max(0, first - reach))
@@ -713,8 +713,9 @@ def _pair_macro(groups: list[list[int]], z: dict[str, np.ndarray], score: np.nda
             checks = ([drift[:, DIFF_KEYS.index(region)]] if same else []) + ([face] if face is not None else [])
             verdicts = [_turns_back(v, prev, g, settings.pair_turn, settings.pair_net, settings.pair_cos)
                         for v in checks]
-            strong = strong and same and verdicts[0][0]  # two micro-expressions each rise and return within
-            turning = gap <= settings.pair_turn_gap_s and any(opposite for _, opposite in verdicts)  # their burst
+            # two micro-expressions each rise and return within their burst: neither moves one way
+            strong = strong and same and verdicts[0][0]
+            turning = gap <= settings.pair_turn_gap_s and any(opposite for _, opposite in verdicts)
         join = (same and strong) or turning
         if join and returns[-1] is None and (g[-1] - prev[0]) / fps <= settings.macro_max_s:
             out[-1], returns[-1] = list(range(prev[0], g[-1] + 1)), g[0]
@@ -727,39 +728,48 @@ def _pair_macro(groups: list[list[int]], z: dict[str, np.ndarray], score: np.nda
 def _complete_lone(groups: list[list[int]], returns: list[int | None], z: dict[str, np.ndarray],
                    drift: np.ndarray, ignored: np.ndarray, settings: SpotSettings,
                    fps: float) -> tuple[list[list[int]], list[int | None]]:
-    """A lone burst that moves one way (straightness at least ``pair_turn``, net at least ``lone_net`` px)
-    is half of a longer movement whose other half stayed under the threshold. Summed frame by frame, its
-    region's flow vectors projected on the burst's net direction follow the face's position: the other
-    half is where that sum moves back by ``lone_back`` of the burst's net, after the burst (its return)
-    or before it (its rise), within ``pair_turn_gap_s`` of it and ``macro_max_s`` in all."""
-    reach = int(round(settings.pair_turn_gap_s * fps))
-    longest = int(round(settings.macro_max_s * fps))
-    n = len(drift)
+    """Each lone group (no return joined to it) taken together with its quiet other half where
+    :func:`_other_half` finds one; the groups and their returns' first frames, as :func:`_pair_macro`."""
     out, backs = [], []
     for g, back in zip(groups, returns):
         if back is None:
             v = drift[:, DIFF_KEYS.index(_leading_region(z, settings.regions, g))]
-            net, straight = _net(v, g)
-            size = float(np.linalg.norm(net))
-            if straight >= settings.pair_turn and size >= settings.lone_net:
-                along = np.nan_to_num(v.astype(np.float64)) @ (net / size)
-                goal = -settings.lone_back * size
-                after = np.cumsum(along[g[-1] + 1:min(n, g[-1] + 1 + reach)])
-                before = np.cumsum(along[max(0, g[0] - reach):g[0]][::-1])
-                hit_after = np.flatnonzero(after <= goal)
-                hit_before = np.flatnonzero(before <= goal)
-                if len(hit_after) and not ignored[g[-1] + 1:g[-1] + 2 + hit_after[0]].any():
-                    end = g[-1] + 1 + int(np.argmin(after[:hit_after[0] + 1 + int(round(0.2 * fps))]))
-                    if end - g[0] < longest:  # the return: from where the sum turns down to its lowest
-                        start = g[-1] + 1 + int(np.argmax(after[:hit_after[0] + 1]))
-                        g, back = list(range(g[0], end + 1)), start
-                elif len(hit_before) and not ignored[g[0] - 1 - hit_before[0]:g[0]].any():
-                    first = g[0] - 1 - int(np.argmin(before[:hit_before[0] + 1 + int(round(0.2 * fps))]))
-                    if g[-1] - first < longest:  # the rise: this burst is its return
-                        g, back = list(range(first, g[-1] + 1)), g[0]
+            g, back = _other_half(v, g, ignored, settings, fps) or (g, None)
         out.append(g)
         backs.append(back)
     return out, backs
+
+
+def _other_half(drift: np.ndarray, g: list[int], ignored: np.ndarray, settings: SpotSettings,
+                fps: float) -> tuple[list[int], int] | None:
+    """A burst that moves one way (straightness at least ``pair_turn``, net at least ``lone_net`` px) is
+    half of a longer movement whose other half stayed under the threshold. Summed frame by frame, the
+    region's flow vectors (``drift``) projected on the burst's net direction follow the face's position:
+    the other half is where that sum moves back by ``lone_back`` of the net, after the burst (its return)
+    or before it (its rise), within ``pair_turn_gap_s`` of it and ``macro_max_s`` in all, through no
+    ignored frame. The frames of both halves and the return's first frame, or None."""
+    net, straight = _net(drift, g)
+    size = float(np.linalg.norm(net))
+    if straight < settings.pair_turn or size < settings.lone_net:
+        return None
+    reach, tail = int(round(settings.pair_turn_gap_s * fps)), int(round(0.2 * fps))
+    longest = int(round(settings.macro_max_s * fps))
+    lo = max(0, g[0] - reach)  # only the frames within reach: an hour holds thousands of bursts
+    along = np.nan_to_num(drift[lo:g[-1] + 1 + reach].astype(np.float64)) @ (net / size)
+    goal = -settings.lone_back * size
+    after = np.cumsum(along[g[-1] + 1 - lo:])
+    hits = np.flatnonzero(after <= goal)
+    if len(hits) and not ignored[g[-1] + 1:g[-1] + 2 + hits[0]].any():
+        # the return: from where the sum starts down to its lowest, a little past the goal
+        end = g[-1] + 1 + int(np.argmin(after[:hits[0] + 1 + tail]))
+        start = g[-1] + 1 + int(np.argmax(after[:hits[0] + 1]))
+        return (list(range(g[0], end + 1)), start) if end - g[0] < longest else None
+    before = np.cumsum(along[:g[0] - lo][::-1])
+    hits = np.flatnonzero(before <= goal)
+    if not len(hits) or ignored[g[0] - 1 - hits[0]:g[0]].any():
+        return None
+    first = g[0] - 1 - int(np.argmin(before[:hits[0] + 1 + tail]))  # the rise: this burst is its return
+    return (list(range(first, g[-1] + 1)), g[0]) if g[-1] - first < longest else None
 
 
 def _net(drift: np.ndarray, frames: Sequence[int]) -> tuple[np.ndarray, float]:
